@@ -1,0 +1,105 @@
+"""The ``notify-conformance`` command: ``run`` the suite, ``serve`` the reference API.
+
+Every problem the user can cause ends in one line on stderr and a documented exit code (see
+:class:`conformance.errors.ExitCode`), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from conformance import environments
+from conformance._version import __version__
+from conformance.errors import ConformanceError, ExitCode, UsageError
+
+PROG = "notify-conformance"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports errors in our one-line form with exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"{PROG}: error: {message} (see '{PROG} {self._sub_name()}--help')\n")
+        raise SystemExit(int(ExitCode.USAGE))
+
+    def _sub_name(self) -> str:
+        name = self.prog.removeprefix(PROG).strip()
+        return f"{name} " if name else ""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative number, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="Conformance suite for the NHS Notify API.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = commands.add_parser("run", help="run the conformance suite against an environment")
+    run.add_argument("--env", default="local", choices=environments.ENVIRONMENTS, help="default: local")
+    run.add_argument("--base-url", help="override the environment's API base URL (…/comms)")
+    run.add_argument("--token-url", help="override the environment's OAuth2 token URL")
+    run.add_argument("--reports", default="reports", type=Path, help="report folder (default: reports/)")
+    run.add_argument("-k", dest="keyword", help="only tests matching this pytest -k expression")
+    run.add_argument("-m", dest="markers", help="only tests matching this pytest -m expression")
+    run.add_argument("--max-examples", type=_positive_int, help="examples per property-based test")
+    run.add_argument("--test-patient", help="production-smoke: the NHS number messages may be sent to")
+    run.add_argument("--routing-plan", help="routing plan id for created messages (integration/production)")
+    run.add_argument("-q", "--quiet", action="store_true", help="less pytest output")
+
+    serve = commands.add_parser("serve", help="start the embedded reference API on loopback")
+    serve.add_argument("--mode", choices=("sandbox", "integration"), default="sandbox")
+    serve.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1")
+    serve.add_argument("--port", type=_positive_int, default=0, help="0 picks a free port (default)")
+    serve.add_argument("--credentials-out", type=Path, help="integration: write a fresh client's credentials")
+    serve.add_argument(
+        "--register-client",
+        action="append",
+        default=[],
+        metavar="API_KEY:KID:PUBLIC_KEY_PEM",
+        help="integration: register a client from its public key (repeatable)",
+    )
+    serve.add_argument("--fault", action="append", default=[], metavar="NAME", help="inject a fault")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            from conformance.runner import run
+
+            return int(run(args))
+        return int(_serve(args))
+    except ConformanceError as error:
+        sys.stderr.write(f"{PROG}: error: {error}\n")
+        return int(error.exit_code)
+    except KeyboardInterrupt:
+        sys.stderr.write(f"{PROG}: interrupted\n")
+        return 130
+
+
+def _serve(args: argparse.Namespace) -> ExitCode:
+    from conformance.reference_cli import serve_command
+
+    return serve_command(args)
+
+
+def entry() -> NoReturn:
+    raise SystemExit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    entry()

@@ -1,0 +1,208 @@
+"""What an environment is: its addresses, whether it needs auth or keeps state, which tests apply,
+its safety policy and its generation budget. This module is the only place that knows.
+
+``local`` starts the embedded reference API (both modes) on loopback with freshly generated clients;
+the other environments point at NHS addresses (overridable with ``--base-url``/``--token-url``) and take
+credentials from environment variables only.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from conformance import nhs_number
+from conformance.errors import ConfigurationError, CredentialsError, UsageError
+from conformance.safety import SafetyPolicy
+
+EnvName = Literal["local", "sandbox", "integration", "production-smoke"]
+TargetKind = Literal["sandbox", "integration"]
+ENVIRONMENTS: tuple[EnvName, ...] = ("local", "sandbox", "integration", "production-smoke")
+
+SANDBOX_URL = "https://sandbox.api.service.nhs.uk/comms"
+INTEGRATION_URL = "https://int.api.service.nhs.uk/comms"
+INTEGRATION_TOKEN_URL = "https://int.api.service.nhs.uk/oauth2/token"
+PRODUCTION_URL = "https://api.service.nhs.uk/comms"
+PRODUCTION_TOKEN_URL = "https://api.service.nhs.uk/oauth2/token"
+
+#: The global free-text NHS App routing plan, valid in every environment.
+GLOBAL_NHSAPP_PLAN = "00000000-0000-0000-0000-000000000001"
+
+ENV_API_KEY = "NOTIFY_API_KEY"
+ENV_PRIVATE_KEY = "NOTIFY_PRIVATE_KEY"
+ENV_KEY_ID = "NOTIFY_KEY_ID"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A client registered for signed-JWT auth. The private key stays on disk; only its path is held."""
+
+    api_key: str
+    kid: str
+    private_key_path: Path
+
+    def __repr__(self) -> str:  # never let the API key reach a log line or an assertion message
+        return f"Credentials(kid={self.kid!r}, private_key_path={str(self.private_key_path)!r})"
+
+
+@dataclass(frozen=True)
+class Target:
+    """One API deployment the tests talk to, and what it can do."""
+
+    kind: TargetKind
+    base_url: str
+    token_url: str | None = None
+    credentials: Credentials | None = None
+    #: special-purpose clients (``short_lived``, ``not_onboarded``) that only the local reference offers
+    extra_clients: Mapping[str, Credentials] = field(default_factory=dict)
+    auth_required: bool = False
+    stateful: bool = False
+    scenarios: bool = False
+    routing_plan_id: str = GLOBAL_NHSAPP_PLAN
+
+    @property
+    def origin(self) -> str:
+        parts = urlsplit(self.base_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How much property-based generation an environment gets."""
+
+    max_examples: int
+    negative: bool = True
+    coverage_phase: bool = True
+    undeclared_methods: bool = True
+    request_budget: int | None = None
+
+
+@dataclass(frozen=True)
+class Environment:
+    """A resolved environment: its targets, safety policy and budget."""
+
+    name: EnvName
+    targets: tuple[Target, ...]
+    safety: SafetyPolicy
+    budget: Budget
+
+    def target(self, kind: TargetKind) -> Target | None:
+        return next((t for t in self.targets if t.kind == kind), None)
+
+
+def _check_url(option: str, url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise UsageError(f"{option} must be an absolute http(s) URL, got {url!r}")
+    return url.rstrip("/")
+
+
+def credentials_from_env(environ: Mapping[str, str]) -> Credentials:
+    """Read the client from NOTIFY_API_KEY, NOTIFY_PRIVATE_KEY (a PEM path) and NOTIFY_KEY_ID."""
+    missing = [name for name in (ENV_API_KEY, ENV_PRIVATE_KEY, ENV_KEY_ID) if not environ.get(name)]
+    if missing:
+        raise CredentialsError(f"missing environment variable(s): {', '.join(missing)}")
+    key_path = Path(environ[ENV_PRIVATE_KEY]).expanduser()
+    if not key_path.is_file():
+        raise CredentialsError(f"{ENV_PRIVATE_KEY} does not name a readable file: {key_path}")
+    return Credentials(api_key=environ[ENV_API_KEY], kid=environ[ENV_KEY_ID], private_key_path=key_path)
+
+
+@dataclass(frozen=True)
+class Options:
+    """The user's choices that shape an environment (from the CLI or pytest options)."""
+
+    env: EnvName = "local"
+    base_url: str | None = None
+    token_url: str | None = None
+    max_examples: int | None = None
+    test_patient: str | None = None
+    routing_plan_id: str | None = None
+
+
+def validate(options: Options, environ: Mapping[str, str] | None = None) -> Options:
+    """Check the options without sending anything; raise a one-line error on the first problem."""
+    environ = os.environ if environ is None else environ
+    if options.env not in ENVIRONMENTS:
+        raise UsageError(f"unknown environment {options.env!r}; choose one of {', '.join(ENVIRONMENTS)}")
+    base_url = _check_url("--base-url", options.base_url) if options.base_url else None
+    token_url = _check_url("--token-url", options.token_url) if options.token_url else None
+    if options.env == "local" and (base_url or token_url):
+        raise UsageError("--base-url/--token-url do not apply to --env local (it starts its own server)")
+    if options.env == "sandbox" and token_url:
+        raise UsageError("--token-url does not apply to --env sandbox (sandbox needs no token)")
+    if options.max_examples is not None and options.max_examples < 1:
+        raise UsageError("--max-examples must be a positive whole number")
+    if options.test_patient is not None:
+        if options.env != "production-smoke":
+            raise UsageError("--test-patient applies only to --env production-smoke")
+        if not nhs_number.is_valid(options.test_patient):
+            raise UsageError("--test-patient is not a valid NHS number (10 digits, Modulus 11 check digit)")
+    if options.env in ("integration", "production-smoke"):
+        credentials_from_env(environ)
+    return replace(options, base_url=base_url, token_url=token_url)
+
+
+_DEFAULT_EXAMPLES: dict[EnvName, int] = {
+    "local": 25,
+    "sandbox": 15,
+    "integration": 25,
+    "production-smoke": 5,
+}
+
+
+def budget_for(options: Options) -> Budget:
+    examples = options.max_examples or _DEFAULT_EXAMPLES[options.env]
+    if options.env == "production-smoke":
+        return Budget(
+            max_examples=examples,
+            negative=False,
+            coverage_phase=False,
+            undeclared_methods=False,
+            request_budget=200,
+        )
+    return Budget(max_examples=examples)
+
+
+def resolve_remote(options: Options, environ: Mapping[str, str] | None = None) -> Environment:
+    """Build a non-local environment (no request is sent here)."""
+    environ = os.environ if environ is None else environ
+    options = validate(options, environ)
+    budget = budget_for(options)
+    if options.env == "sandbox":
+        target = Target(kind="sandbox", base_url=options.base_url or SANDBOX_URL, scenarios=True)
+        return Environment("sandbox", (target,), SafetyPolicy.open(), budget)
+    if options.env == "local":
+        raise ConfigurationError("the local environment is resolved by conformance.local_env")
+    production = options.env == "production-smoke"
+    default_base, default_token = (
+        (PRODUCTION_URL, PRODUCTION_TOKEN_URL) if production else (INTEGRATION_URL, INTEGRATION_TOKEN_URL)
+    )
+    target = Target(
+        kind="integration",
+        base_url=options.base_url or default_base,
+        token_url=options.token_url or default_token,
+        credentials=credentials_from_env(environ),
+        auth_required=True,
+        stateful=True,
+        routing_plan_id=options.routing_plan_id or GLOBAL_NHSAPP_PLAN,
+    )
+    if production:
+        safety = SafetyPolicy.production(
+            test_patient=options.test_patient,
+            token_url=target.token_url,
+            request_budget=budget.request_budget,
+        )
+    else:
+        safety = SafetyPolicy.open()
+    return Environment(options.env, (target,), safety, budget)
+
+
+def scratch_dir(prefix: str) -> Path:
+    """A private temporary folder (mode 0700) for generated keys."""
+    return Path(tempfile.mkdtemp(prefix=prefix))

@@ -1,0 +1,65 @@
+"""The ``local`` environment: the embedded reference API on loopback, in both modes, with freshly
+generated clients. This is the one place outside the CLI's ``serve`` that starts the reference; the
+suite itself never imports it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+from collections.abc import Iterator
+
+from conformance.environments import (
+    Credentials,
+    Environment,
+    Options,
+    Target,
+    budget_for,
+    scratch_dir,
+    validate,
+)
+from conformance.safety import SafetyPolicy
+
+
+def _credentials(generated: object) -> Credentials:
+    return Credentials(
+        api_key=generated.api_key,  # type: ignore[attr-defined]
+        kid=generated.kid,  # type: ignore[attr-defined]
+        private_key_path=generated.private_key_path,  # type: ignore[attr-defined]
+    )
+
+
+@contextlib.contextmanager
+def local_environment(options: Options) -> Iterator[Environment]:
+    """Start the reference API (sandbox and integration modes) and yield the environment using it."""
+    from conformance.reference.oauth import generate_client
+    from conformance.reference.server import ReferenceConfig, start
+
+    options = validate(options, {})
+    keys = scratch_dir("notify-conformance-keys-")
+    try:
+        with (
+            start(ReferenceConfig(mode="sandbox")) as sandbox,
+            start(ReferenceConfig(mode="integration")) as integration,
+        ):
+            registry = integration.registry
+            main = _credentials(generate_client(registry, keys))
+            extra = {
+                "short_lived": _credentials(generate_client(registry, keys, token_lifetime_s=2)),
+                "not_onboarded": _credentials(generate_client(registry, keys, onboarded=False)),
+            }
+            targets = (
+                Target(kind="sandbox", base_url=sandbox.base_url, scenarios=True),
+                Target(
+                    kind="integration",
+                    base_url=integration.base_url,
+                    token_url=integration.token_url,
+                    credentials=main,
+                    extra_clients=extra,
+                    auth_required=True,
+                    stateful=True,
+                ),
+            )
+            yield Environment("local", targets, SafetyPolicy.open(), budget_for(options))
+    finally:
+        shutil.rmtree(keys, ignore_errors=True)

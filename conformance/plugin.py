@@ -1,0 +1,212 @@
+"""The pytest plugin: options, the environment behind them, target parametrisation, fixtures, markers.
+
+It is inert for test runs that request none of its fixtures: the environment is resolved (and, for
+``local``, the reference API started) the first time a test asks for a target.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+
+from conformance import environments, redaction
+from conformance.client import ApiClient
+from conformance.environments import Environment, Options, Target
+from conformance.errors import ConformanceError, ExitCode, TargetUnreachable
+from conformance.transport import Recorder, auth_for, build_client
+
+MARKERS = {
+    "area(name)": "the requirement area a test belongs to (auth, negotiation, ...)",
+    "scenario": "uses sandbox scenario triggers; runs only where the target offers them",
+    "stateful": "needs a target that keeps state (create then get, duplicates)",
+    "needs_auth": "needs a target that enforces signed-JWT auth",
+    "writes": "creates messages; in production only for the named test patient",
+    "undeclared_method": "sends methods the API does not declare; never run against production",
+    "extra_client(name)": "needs a special-purpose client that only the local reference offers",
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("notify-conformance", "NHS Notify conformance")
+    group.addoption("--notify-env", default="local", choices=environments.ENVIRONMENTS, help="environment")
+    group.addoption("--notify-base-url", default=None, help="override the environment's API base URL")
+    group.addoption("--notify-token-url", default=None, help="override the environment's token URL")
+    group.addoption("--notify-max-examples", type=int, default=None, help="property-test examples")
+    group.addoption("--notify-test-patient", default=None, help="production test patient NHS number")
+    group.addoption("--notify-routing-plan", default=None, help="routing plan id for created messages")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for marker, help_text in MARKERS.items():
+        config.addinivalue_line("markers", f"{marker}: {help_text}")
+    config.stash[_STATE] = RunState(config)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Remove secrets from failure reports before any writer (terminal, JUnit) sees them."""
+    report = yield
+    if report.longrepr is not None:
+        text = str(report.longrepr)
+        cleaned = redaction.redact(text)
+        if cleaned != text:
+            report.longrepr = cleaned
+    return report
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    state = config.stash.get(_STATE, None)
+    if state is not None:
+        state.close()
+
+
+@dataclass
+class RunState:
+    """The resolved environment and the per-target HTTP clients of one pytest session."""
+
+    config: pytest.Config
+    _environment: Environment | None = None
+    _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+    _clients: dict[str, httpx.Client] = field(default_factory=dict)
+    recorder: Recorder = field(default_factory=Recorder)
+
+    def options(self) -> Options:
+        get = self.config.getoption
+        return Options(
+            env=get("--notify-env"),
+            base_url=get("--notify-base-url"),
+            token_url=get("--notify-token-url"),
+            max_examples=get("--notify-max-examples"),
+            test_patient=get("--notify-test-patient"),
+            routing_plan_id=get("--notify-routing-plan"),
+        )
+
+    @property
+    def environment(self) -> Environment:
+        if self._environment is None:
+            self._environment = self._resolve()
+        return self._environment
+
+    def _resolve(self) -> Environment:
+        options = self.options()
+        try:
+            if options.env == "local":
+                from conformance.local_env import local_environment
+
+                return self._stack.enter_context(local_environment(options))
+            environment = environments.resolve_remote(options)
+            for target in environment.targets:
+                probe_reachable(target.base_url)
+            return environment
+        except TargetUnreachable as error:
+            pytest.exit(str(error), returncode=int(ExitCode.UNREACHABLE))
+        except ConformanceError as error:
+            raise pytest.UsageError(str(error)) from None
+
+    def http(self, target: Target) -> httpx.Client:
+        if target.kind not in self._clients:
+            client = build_client(
+                policy=self.environment.safety, recorder=self.recorder, auth=auth_for(target)
+            )
+            self._clients[target.kind] = self._stack.enter_context(client)
+        return self._clients[target.kind]
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+_STATE = pytest.StashKey[RunState]()
+
+
+def probe_reachable(base_url: str, timeout: float = 10.0) -> None:
+    """Raise :class:`TargetUnreachable` unless something answering HTTP listens at ``base_url``."""
+    try:
+        httpx.get(base_url + "/_ping", timeout=timeout, trust_env=False)
+    except httpx.TimeoutException:
+        raise TargetUnreachable(f"{base_url} did not answer within {timeout:g} s") from None
+    except httpx.HTTPError as error:
+        raise TargetUnreachable(f"cannot reach {base_url}: {type(error).__name__}: {error}") from None
+
+
+def _applicable(item_markers: set[str], extra_clients: list[str], target: Target, env: Environment) -> str:
+    """Why a test does not apply to a target ('' when it does)."""
+    if "scenario" in item_markers and not target.scenarios:
+        return "needs sandbox scenario triggers"
+    if "stateful" in item_markers and not target.stateful:
+        return "needs a target that keeps state"
+    if "needs_auth" in item_markers and not target.auth_required:
+        return "needs a target that enforces auth"
+    if "undeclared_method" in item_markers and env.name == "production-smoke":
+        return "undeclared methods are never sent to production"
+    if "writes" in item_markers and env.name == "production-smoke" and env.safety.test_patient is None:
+        return "no production test patient named (--test-patient)"
+    missing = [name for name in extra_clients if name not in target.extra_clients]
+    if missing:
+        return f"needs the {', '.join(missing)} client, which only the local reference offers"
+    return ""
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "target" not in metafunc.fixturenames:
+        return
+    state = metafunc.config.stash[_STATE]
+    env = state.environment
+    names = {m.name for m in metafunc.definition.iter_markers()}
+    extra = [str(m.args[0]) for m in metafunc.definition.iter_markers("extra_client")]
+    params = []
+    reasons = []
+    for target in env.targets:
+        reason = _applicable(names, extra, target, env)
+        if reason:
+            reasons.append(f"{target.kind}: {reason}")
+        else:
+            params.append(pytest.param(target, id=target.kind))
+    if not params:
+        params = [pytest.param(None, id="n/a", marks=pytest.mark.skip(reason="; ".join(reasons)))]
+    metafunc.parametrize("target", params, scope="function")
+
+
+@pytest.fixture(scope="session")
+def notify_environment(request: pytest.FixtureRequest) -> Environment:
+    """The resolved environment of this run."""
+    return request.config.stash[_STATE].environment
+
+
+@pytest.fixture
+def api(request: pytest.FixtureRequest, target: Target) -> Iterator[ApiClient]:
+    """A client for the test's target (parametrised over the environment's targets)."""
+    state = request.config.stash[_STATE]
+    state.recorder.take()
+    yield ApiClient(target, state.http(target), state.recorder)
+
+
+@pytest.fixture
+def extra_api(request: pytest.FixtureRequest, target: Target) -> Iterator[Any]:
+    """A factory for clients authenticated as a special-purpose local client (``short_lived``...)."""
+    state = request.config.stash[_STATE]
+    opened: list[httpx.Client] = []
+
+    def make(name: str) -> ApiClient:
+        creds = target.extra_clients[name]
+        special = Target(
+            kind=target.kind,
+            base_url=target.base_url,
+            token_url=target.token_url,
+            credentials=creds,
+            auth_required=True,
+        )
+        client = build_client(policy=state.environment.safety, recorder=state.recorder, auth=auth_for(special))
+        opened.append(client)
+        return ApiClient(special, client, state.recorder)
+
+    yield make
+    for client in opened:
+        client.close()
+

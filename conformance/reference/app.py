@@ -1,0 +1,98 @@
+"""The Starlette application: one catch-all route per prefix, each running its handler through
+:func:`~conformance.reference.responses.finalise`.
+
+* ``/comms`` and everything under it: the gateway pipeline.
+* ``/oauth2/token``: the token endpoint (integration mode; 404 in sandbox mode, which has no OAuth).
+* anything else: 404 CM_NOT_FOUND with the standard headers.
+
+Runs of slashes in the path are collapsed before routing, as Apigee does (``{base}//v1/messages``).
+An exception anywhere becomes 500 CM_INTERNAL_SERVER_ERROR, never a bare traceback page.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from conformance.reference import fixtures
+from conformance.reference.backend import Backend
+from conformance.reference.catalogue import INTERNAL_SERVER_ERROR, NOT_FOUND, Problem
+from conformance.reference.config import ReferenceConfig
+from conformance.reference.context import RequestContext, build_context, collapse_slashes
+from conformance.reference.gateway import Gateway
+from conformance.reference.integration import IntegrationBackend
+from conformance.reference.oauth import ClientRegistry, token_reply
+from conformance.reference.responses import Reply, finalise, problem_reply
+from conformance.reference.sandbox import SandboxBackend
+from conformance.reference.store import MessageStore
+
+logger = logging.getLogger("conformance.reference")
+
+Handler = Callable[[RequestContext], Awaitable[Reply]]
+
+
+class _CollapseSlashes:
+    """Rewrite ``scope["path"]`` with single slashes; ``raw_path`` keeps what the client sent."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and "//" in scope["path"]:
+            scope = dict(scope, path=collapse_slashes(scope["path"]))
+        await self.app(scope, receive, send)
+
+
+class _Endpoint:
+    """An ASGI endpoint (so Starlette routes every method to it) that builds the context and finalises."""
+
+    def __init__(self, config: ReferenceConfig, handler: Handler) -> None:
+        self.config = config
+        self.handler = handler
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        ctx = build_context(Request(scope, receive), self.config)
+        try:
+            reply = await self.handler(ctx)
+        except Exception:
+            logger.exception("reference API failed on %s %s", ctx.method, ctx.path)
+            reply = problem_reply(ctx, Problem(INTERNAL_SERVER_ERROR))
+        await finalise(reply, ctx)(scope, receive, send)
+
+
+async def _not_found(ctx: RequestContext) -> Reply:
+    return problem_reply(ctx, Problem(NOT_FOUND))
+
+
+def make_backend(config: ReferenceConfig, store: MessageStore) -> Backend:
+    if config.mode == "sandbox":
+        return SandboxBackend(config.upstream_timeout_s)
+    return IntegrationBackend(store)
+
+
+def build_app(
+    config: ReferenceConfig, registry: ClientRegistry, status_key: str, store: MessageStore | None = None
+) -> Starlette:
+    """The ASGI app for one reference server."""
+    fixtures.preload()
+    gateway = Gateway(config, make_backend(config, store or MessageStore()), registry, status_key)
+
+    async def token(ctx: RequestContext) -> Reply:
+        if config.mode != "integration":
+            return await _not_found(ctx)
+        return await token_reply(ctx, registry)
+
+    api = _Endpoint(config, gateway.handle)
+    routes = [
+        Route("/oauth2/token", _Endpoint(config, token)),
+        Route("/comms", api),
+        Route("/comms/{rest:path}", api),
+        Route("/{rest:path}", _Endpoint(config, _not_found)),
+    ]
+    return Starlette(routes=routes, middleware=[Middleware(_CollapseSlashes)])

@@ -1,0 +1,233 @@
+"""The gateway pipeline: the processing order of api-behaviour.md §3.1, one small stage per step.
+
+Each stage looks at the request context and either answers (returns a :class:`Reply`) or passes
+(returns None). The order, per mode:
+
+1. CORS preflight (OPTIONS with Origin and Access-Control-Request-Method): 200, before anything else.
+2. ``/_ping`` and ``/_status`` (GET/HEAD), answered by the gateway itself.
+3. sandbox: ``Prefer`` / mock-token faults (408, 504, 503, 500, 401, 403, 403.1, 425, 422_batch,
+   422_message); integration: access-token check (401) then onboarding (403).
+4. 406 (Accept), then 415 (Content-Type on POST/PUT/PATCH, any path).
+5. sandbox: ``Prefer: code=429``.
+6. Route check: 404, then 405.
+7. The operation: body size and validation (400/413) for the two POSTs, then the backend.
+
+``Gateway.stages`` is a list of ``(name, stage)`` pairs so a fault layer can wrap or replace a stage by
+name; every reply still leaves through :func:`conformance.reference.responses.finalise`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from starlette.requests import Request
+
+from conformance.reference import health, negotiation, routing
+from conformance.reference.backend import Backend
+from conformance.reference.catalogue import (
+    DENIED,
+    DUPLICATE_BATCH_REQUEST,
+    DUPLICATE_MESSAGE_REQUEST,
+    FORBIDDEN,
+    GATEWAY_TIMEOUT,
+    INTERNAL_SERVER_ERROR,
+    NOT_ACCEPTABLE,
+    QUOTA,
+    REQUEST_TIMEOUT,
+    RETRY_TOO_EARLY,
+    SERVICE_BAN,
+    SERVICE_UNAVAILABLE,
+    TOO_LARGE,
+    UNSUPPORTED_MEDIA,
+    ErrorKind,
+    Problem,
+)
+from conformance.reference.config import TEN_MIB, ReferenceConfig
+from conformance.reference.context import RequestContext
+from conformance.reference.oauth import ClientRegistry, bearer_token
+from conformance.reference.responses import Reply, error_reply, problem_reply
+from conformance.reference.routing import MESSAGE_ID_PREFIX, Operation
+from conformance.reference.validation import problems_in
+
+Stage = Callable[[RequestContext], Awaitable[Reply | None]]
+
+CORS_ALLOW_HEADERS = (
+    "origin, x-requested-with, accept, content-type, nhsd-session-urid, x-correlation-id, authorization"
+)
+CORS_ALLOW_METHODS = "GET, PUT, POST, PATCH, DELETE"
+CORS_MAX_AGE = "3628800"
+RETRY_AFTER_QUOTA = "5"
+RETRY_AFTER_TOO_EARLY = "300"
+#: Apigee's own payload ceiling: anything bigger is refused before validation
+HARD_BODY_LIMIT = TEN_MIB
+
+
+@dataclass(frozen=True)
+class PreferFault:
+    """A sandbox trigger: an exact ``Prefer`` value (or ``Authorization`` value) and its canned error."""
+
+    prefer: str
+    kind: ErrorKind
+    authorization: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+#: In the order the sandbox proxy checks them (§4.1); 429 is separate, after content negotiation.
+PREFER_FAULTS: tuple[PreferFault, ...] = (
+    PreferFault("code=408", REQUEST_TIMEOUT),
+    PreferFault("code=504", GATEWAY_TIMEOUT),
+    PreferFault("code=503", SERVICE_UNAVAILABLE),
+    PreferFault("code=500", INTERNAL_SERVER_ERROR),
+    PreferFault("code=401", DENIED, authorization="Bearer InvalidMockToken"),
+    PreferFault("code=403", FORBIDDEN, authorization="Bearer ClientNotRecognised"),
+    PreferFault("code=403.1", SERVICE_BAN),
+    PreferFault("code=425", RETRY_TOO_EARLY, headers={"Retry-After": RETRY_AFTER_TOO_EARLY}),
+    PreferFault("code=422_batch", DUPLICATE_BATCH_REQUEST),
+    PreferFault("code=422_message", DUPLICATE_MESSAGE_REQUEST),
+)
+PREFER_QUOTA = "code=429"
+
+
+async def read_body(request: Request, limit: int) -> bytes | None:
+    """The whole body, or None when it exceeds ``limit`` (the rest is drained, not kept)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size <= limit:
+            chunks.append(chunk)
+        else:
+            chunks.clear()
+    return None if size > limit else b"".join(chunks)
+
+
+class Gateway:
+    """Runs the stages for one mode; the backend answers whatever the stages let through."""
+
+    def __init__(
+        self, config: ReferenceConfig, backend: Backend, registry: ClientRegistry, status_key: str
+    ) -> None:
+        self.config = config
+        self.backend = backend
+        self.registry = registry
+        self.status_key = status_key
+        if config.mode == "sandbox":
+            checks: list[tuple[str, Stage]] = [("prefer-faults", self.prefer_faults)]
+            after_negotiation: list[tuple[str, Stage]] = [("prefer-quota", self.prefer_quota)]
+        else:
+            checks = [("access-token", self.access_token), ("onboarding", self.onboarding)]
+            after_negotiation = []
+        self.stages: list[tuple[str, Stage]] = [
+            ("cors-preflight", self.cors_preflight),
+            ("health", self.health),
+            *checks,
+            ("not-acceptable", self.not_acceptable),
+            ("unsupported-media", self.unsupported_media),
+            *after_negotiation,
+            ("route", self.route),
+            ("operation", self.operation),
+        ]
+
+    async def handle(self, ctx: RequestContext) -> Reply:
+        for _name, stage in self.stages:
+            reply = await stage(ctx)
+            if reply is not None:
+                return reply
+        raise RuntimeError("the gateway pipeline ended without an answer")
+
+    async def cors_preflight(self, ctx: RequestContext) -> Reply | None:
+        if (
+            ctx.method != "OPTIONS"
+            or ctx.origin is None
+            or ctx.header("access-control-request-method") is None
+        ):
+            return None
+        headers = {
+            "Access-Control-Allow-Origin": ctx.origin,
+            "Access-Control-Allow-Headers": CORS_ALLOW_HEADERS,
+            "Access-Control-Max-Age": CORS_MAX_AGE,
+            "Access-Control-Allow-Methods": CORS_ALLOW_METHODS,
+            "Cross-Origin-Resource-Policy": "cross-origin",
+        }
+        return Reply(status=200, headers=headers)
+
+    async def health(self, ctx: RequestContext) -> Reply | None:
+        if ctx.method not in ("GET", "HEAD"):
+            return None
+        if ctx.suffix == "/_ping":
+            return health.ping()
+        if ctx.suffix == "/_status":
+            return health.status(ctx, self.status_key)
+        return None
+
+    async def prefer_faults(self, ctx: RequestContext) -> Reply | None:
+        prefer = ctx.header("prefer")
+        authorization = ctx.header("authorization")
+        for fault in PREFER_FAULTS:
+            if prefer == fault.prefer or (
+                fault.authorization is not None and authorization == fault.authorization
+            ):
+                return problem_reply(ctx, Problem(fault.kind), fault.headers)
+        return None
+
+    async def access_token(self, ctx: RequestContext) -> Reply | None:
+        token = bearer_token(ctx.header("authorization"))
+        client = self.registry.client_for_token(token) if token is not None else None
+        if client is None:
+            return problem_reply(ctx, Problem(DENIED))
+        ctx.client = client
+        return None
+
+    async def onboarding(self, ctx: RequestContext) -> Reply | None:
+        if ctx.client is not None and not ctx.client.onboarded:
+            return problem_reply(ctx, Problem(FORBIDDEN))
+        return None
+
+    async def not_acceptable(self, ctx: RequestContext) -> Reply | None:
+        if negotiation.accept_is_acceptable(ctx.accept):
+            return None
+        return problem_reply(ctx, Problem(NOT_ACCEPTABLE))
+
+    async def unsupported_media(self, ctx: RequestContext) -> Reply | None:
+        if negotiation.content_type_is_supported(ctx.method, ctx.header("content-type")):
+            return None
+        return problem_reply(ctx, Problem(UNSUPPORTED_MEDIA))
+
+    async def prefer_quota(self, ctx: RequestContext) -> Reply | None:
+        if ctx.header("prefer") != PREFER_QUOTA:
+            return None
+        return problem_reply(ctx, Problem(QUOTA), {"Retry-After": RETRY_AFTER_QUOTA})
+
+    async def route(self, ctx: RequestContext) -> Reply | None:
+        resolved = routing.resolve(self.config.mode, ctx.suffix or "", ctx.method)
+        if isinstance(resolved, Operation):
+            ctx.operation = resolved
+            return None
+        return problem_reply(ctx, Problem(resolved))
+
+    async def operation(self, ctx: RequestContext) -> Reply | None:
+        operation = ctx.operation
+        if operation is Operation.CREATE_MESSAGE or operation is Operation.CREATE_BATCH:
+            return await self._create(ctx, batch=operation is Operation.CREATE_BATCH)
+        if operation is Operation.GET_MESSAGE:
+            return await self.backend.get_message(ctx, (ctx.suffix or "")[len(MESSAGE_ID_PREFIX) :])
+        if operation is Operation.NHSAPP_ACCOUNTS:
+            return await self.backend.nhsapp_accounts(ctx)
+        if operation is not None:
+            return await self.backend.scenario_path(ctx, operation)
+        raise RuntimeError("the operation stage ran before the route stage")
+
+    async def _create(self, ctx: RequestContext, *, batch: bool) -> Reply:
+        """Body limits and validation for the two POST operations, then the backend."""
+        raw = await read_body(ctx.request, HARD_BODY_LIMIT)
+        if raw is None:
+            return problem_reply(ctx, Problem(TOO_LARGE))
+        body, problems = problems_in(raw, batch=batch)
+        if problems:
+            return error_reply(ctx, problems)
+        if len(raw) > self.config.max_body_bytes:
+            return problem_reply(ctx, Problem(TOO_LARGE))
+        if batch:
+            return await self.backend.create_batch(ctx, body)
+        return await self.backend.create_message(ctx, body)

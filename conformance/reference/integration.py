@@ -1,0 +1,118 @@
+"""The integration backend: stateful, per client, behind OAuth (the gateway has authenticated already).
+
+Created messages (single or in a batch) are stored with status ``pending_enrichment`` and can be read
+back by the client that sent them; another client gets 404, as in live. A client's second use of a
+``messageReference`` (single messages) or ``messageBatchReference`` gives 422. Checks run routing plan,
+contact details, then duplicate, so a refused request never uses up its reference.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conformance.reference import nhsapp
+from conformance.reference.bodies import batch_created, iso_now, location_of, message_created
+from conformance.reference.catalogue import (
+    DUPLICATE_BATCH_REQUEST,
+    DUPLICATE_MESSAGE_REQUEST,
+    NOT_FOUND,
+    Problem,
+)
+from conformance.reference.contact_details import contact_detail_problems
+from conformance.reference.context import RequestContext
+from conformance.reference.ksuid import new_ksuid, new_ksuids
+from conformance.reference.responses import Reply, error_reply, problem_reply
+from conformance.reference.routing import Operation
+from conformance.reference.routing_plans import PlanRefusal, look_up
+from conformance.reference.store import MessageStore
+
+STORED_STATUS = "pending_enrichment"
+
+
+def _owner(ctx: RequestContext) -> str:
+    if ctx.client is None:  # the gateway's auth stage always sets it before a backend call
+        raise RuntimeError("integration backend reached without an authenticated client")
+    return ctx.client.api_key
+
+
+def _stored_data(
+    message_id: str, reference: str, plan: dict[str, str], created: str, batch_id: str | None = None
+) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "type": "Message",
+        "id": message_id,
+        "attributes": {
+            "messageReference": reference,
+            "messageStatus": STORED_STATUS,
+            "routingPlan": plan,
+            "timestamps": {"created": created},
+        },
+    }
+    if batch_id is not None:
+        data["relationships"] = {"messageBatch": {"data": {"type": "MessageBatch", "id": batch_id}}}
+    return data
+
+
+class IntegrationBackend:
+    """Messages kept in a :class:`MessageStore`, owned by the API key that created them."""
+
+    def __init__(self, store: MessageStore) -> None:
+        self.store = store
+
+    async def create_message(self, ctx: RequestContext, body: dict[str, Any]) -> Reply:
+        owner = _owner(ctx)
+        attributes = body["data"]["attributes"]
+        plan = look_up("integration", attributes["routingPlanId"])
+        if isinstance(plan, PlanRefusal):
+            return problem_reply(ctx, plan.problem, plan.headers)
+        if problems := contact_detail_problems(attributes, "/data/attributes"):
+            return error_reply(ctx, problems)
+        message_id, created, reference = new_ksuid(), iso_now(), attributes["messageReference"]
+        stored = _stored_data(message_id, reference, plan.as_json(), created)
+        if not self.store.add_message(owner, reference, stored):
+            return problem_reply(ctx, Problem(DUPLICATE_MESSAGE_REQUEST))
+        document = message_created(
+            message_id, reference, plan.as_json(), created, f"{ctx.public_base}/v1/messages/{message_id}"
+        )
+        return Reply(status=201, body=document, headers={"Location": location_of(message_id)})
+
+    async def create_batch(self, ctx: RequestContext, body: dict[str, Any]) -> Reply:
+        owner = _owner(ctx)
+        attributes = body["data"]["attributes"]
+        plan = look_up("integration", attributes["routingPlanId"])
+        if isinstance(plan, PlanRefusal):
+            return problem_reply(ctx, plan.problem, plan.headers)
+        messages: list[dict[str, Any]] = attributes["messages"]
+        for index, message in enumerate(messages):
+            if problems := contact_detail_problems(message, f"/data/attributes/messages/{index}"):
+                return error_reply(ctx, problems)
+        batch_id, created, plan_json = new_ksuid(), iso_now(), plan.as_json()
+        ids = new_ksuids(len(messages))
+        references = [message["messageReference"] for message in messages]
+        stored = [
+            _stored_data(message_id, reference, plan_json, created, batch_id)
+            for reference, message_id in zip(references, ids, strict=True)
+        ]
+        if not self.store.add_batch(owner, attributes["messageBatchReference"], stored):
+            return problem_reply(ctx, Problem(DUPLICATE_BATCH_REQUEST))
+        document = batch_created(
+            batch_id, attributes["messageBatchReference"], plan_json, zip(references, ids, strict=True)
+        )
+        return Reply(status=201, body=document)
+
+    async def get_message(self, ctx: RequestContext, message_id: str) -> Reply:
+        data = self.store.message(_owner(ctx), message_id)
+        if data is None:
+            return problem_reply(ctx, Problem(NOT_FOUND))
+        data["links"] = {"self": ctx.url_without_query}
+        return Reply(status=200, body={"data": data})
+
+    async def nhsapp_accounts(self, ctx: RequestContext) -> Reply:
+        outcome = nhsapp.accounts(ctx.request.query_params, f"{ctx.public_base}/channels/nhsapp/accounts")
+        if isinstance(outcome, Problem):
+            return problem_reply(ctx, outcome)
+        return Reply(status=200, body=outcome)
+
+    async def scenario_path(self, ctx: RequestContext, operation: Operation) -> Reply:
+        """Unreachable: the scenario paths are not routes in integration mode."""
+        return problem_reply(ctx, Problem(NOT_FOUND))

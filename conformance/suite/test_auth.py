@@ -1,0 +1,321 @@
+"""Access to the API: which requests are refused for their credentials, and how.
+
+Proves api-behaviour.md §3.4 (401 CM_DENIED for a missing, malformed, invalid or expired bearer token;
+403 CM_FORBIDDEN for a client that is not onboarded; 403 CM_SERVICE_BAN), §3.1 (auth is decided before
+negotiation, media type and routing in live), §4.1/§4.2 (the sandbox's magic Authorization values and
+Prefer codes) and the rows of upstream-tests.md §3.1. The token endpoint has its own module.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from conformance.client import ApiClient
+from conformance.environments import Environment
+from conformance.suite._expect import (
+    ALL_OPERATIONS,
+    CREATE_OPERATIONS,
+    GET_MESSAGE,
+    READ_OPERATIONS,
+    UNKNOWN_PATH,
+    Operation,
+    describe,
+    expect_correlation_id,
+    expect_error,
+    new_correlation_id,
+    operation_id,
+    send,
+)
+from conformance.suite._labels import behaviour
+
+AREA = "auth"
+EVERY_OPERATION = "every operation"
+ApiFactory = Callable[[str], ApiClient]
+
+#: Authorization values that are not a usable bearer token at all.
+MALFORMED_AUTHORIZATIONS = {
+    "no-scheme": "invalid",
+    "empty-bearer": "Bearer",
+    "basic-scheme": "Basic bm90aWZ5OmNvbmZvcm1hbmNl",
+    "empty": "",
+}
+#: A well-formed bearer token the API never issued.
+UNKNOWN_TOKEN = "Bearer NotifyConformanceTokenThatWasNeverIssued0000"
+#: How long to wait for the ``short_lived`` client's token (2 s lifetime) to expire.
+SHORT_LIVED_EXPIRY_WAIT_S = 2.5
+
+read_operations = pytest.mark.parametrize("operation", READ_OPERATIONS, ids=operation_id)
+create_operations = pytest.mark.parametrize("operation", CREATE_OPERATIONS, ids=operation_id)
+all_operations = pytest.mark.parametrize("operation", ALL_OPERATIONS, ids=operation_id)
+
+
+def send_with_authorization(
+    api: ApiClient,
+    operation: Operation,
+    env: Environment,
+    authorization: str | None,
+    *,
+    method: str | None = None,
+    check: bool = True,
+) -> httpx.Response:
+    """The operation's well-formed request with exactly this Authorization (None: no header)."""
+    headers = {"X-Correlation-Id": new_correlation_id()}
+    if authorization is not None:
+        headers["Authorization"] = authorization
+    return send(api, operation, env, method=method, authenticated=False, headers=headers, check=check)
+
+
+def expect_denied(response: httpx.Response) -> None:
+    expect_error(response, 401, "denied")
+    expect_correlation_id(response, response.request.headers.get("X-Correlation-Id"))
+
+
+# ------------------------------------------------------------------------------------------------------
+# 401 on targets that enforce auth
+
+
+@behaviour(
+    area=AREA,
+    feature=EVERY_OPERATION,
+    story="A read request without an access token is refused with 401 Access denied",
+    severity="blocker",
+    ref="api-behaviour §3.4",
+)
+@pytest.mark.needs_auth
+@read_operations
+def test_missing_token_on_reads(
+    api: ApiClient, notify_environment: Environment, operation: Operation
+) -> None:
+    expect_denied(send_with_authorization(api, operation, notify_environment, None))
+
+
+@behaviour(
+    area=AREA,
+    feature=EVERY_OPERATION,
+    story="A create request without an access token is refused with 401 Access denied, creating nothing",
+    severity="blocker",
+    ref="api-behaviour §3.4",
+)
+@pytest.mark.needs_auth
+@pytest.mark.writes
+@create_operations
+def test_missing_token_on_creates(
+    api: ApiClient, notify_environment: Environment, operation: Operation
+) -> None:
+    expect_denied(send_with_authorization(api, operation, notify_environment, None))
+
+
+@behaviour(
+    area=AREA,
+    feature=EVERY_OPERATION,
+    story="A read request with a bearer token the API never issued is refused with 401",
+    severity="blocker",
+    ref="api-behaviour §3.4; upstream-tests §3.1 test_401_invalid",
+)
+@pytest.mark.needs_auth
+@read_operations
+def test_unknown_token_on_reads(
+    api: ApiClient, notify_environment: Environment, operation: Operation
+) -> None:
+    expect_denied(send_with_authorization(api, operation, notify_environment, UNKNOWN_TOKEN))
+
+
+@behaviour(
+    area=AREA,
+    feature=EVERY_OPERATION,
+    story="A create request with a bearer token the API never issued is refused with 401, creating nothing",
+    severity="blocker",
+    ref="api-behaviour §3.4; upstream-tests §3.1 test_401_invalid",
+)
+@pytest.mark.needs_auth
+@pytest.mark.writes
+@create_operations
+def test_unknown_token_on_creates(
+    api: ApiClient, notify_environment: Environment, operation: Operation
+) -> None:
+    expect_denied(send_with_authorization(api, operation, notify_environment, UNKNOWN_TOKEN))
+
+
+@behaviour(
+    area=AREA,
+    feature=GET_MESSAGE.label,
+    story="An Authorization header that is not a bearer token is refused with 401",
+    severity="critical",
+    ref="api-behaviour §1.1, §3.4; upstream-tests §3.1 test_401_invalid",
+)
+@pytest.mark.needs_auth
+@pytest.mark.parametrize(
+    "authorization", list(MALFORMED_AUTHORIZATIONS.values()), ids=list(MALFORMED_AUTHORIZATIONS)
+)
+def test_malformed_authorization(api: ApiClient, notify_environment: Environment, authorization: str) -> None:
+    expect_denied(send_with_authorization(api, GET_MESSAGE, notify_environment, authorization))
+
+
+@behaviour(
+    area=AREA,
+    feature=GET_MESSAGE.label,
+    story="HEAD without an access token is refused with 401 (no body)",
+    ref="api-behaviour §3.4; upstream-tests §3.1",
+)
+@pytest.mark.needs_auth
+def test_missing_token_on_head(api: ApiClient, notify_environment: Environment) -> None:
+    response = send_with_authorization(api, GET_MESSAGE, notify_environment, None, method="HEAD", check=False)
+    expect_denied(response)
+    assert response.content == b"", f"a HEAD response must have no body: {describe(response)}"
+
+
+@behaviour(
+    area=AREA,
+    feature=EVERY_OPERATION,
+    story="An access token that has expired is refused with 401 on every operation",
+    severity="blocker",
+    ref="api-behaviour §3.4",
+)
+@pytest.mark.needs_auth
+@pytest.mark.extra_client("short_lived")
+def test_expired_token(api: ApiClient, extra_api: ApiFactory, notify_environment: Environment) -> None:
+    short_lived = extra_api("short_lived")
+    fresh = send(short_lived, GET_MESSAGE, notify_environment)
+    expect_error(fresh, 404, "not_found")  # the token works while it is fresh
+    token = fresh.request.headers["Authorization"]
+    time.sleep(SHORT_LIVED_EXPIRY_WAIT_S)
+    for operation in ALL_OPERATIONS:
+        expect_denied(send_with_authorization(api, operation, notify_environment, token))
+
+
+# ------------------------------------------------------------------------------------------------------
+# Auth comes first in live
+
+
+@behaviour(
+    area=AREA,
+    feature=GET_MESSAGE.label,
+    story="A request without a token is refused with 401 before its Accept header or path is looked at",
+    ref="api-behaviour §3.1",
+)
+@pytest.mark.needs_auth
+@pytest.mark.parametrize("case", ["over-406", "over-404"])
+def test_auth_precedes_negotiation_and_routing(api: ApiClient, case: str) -> None:
+    path = UNKNOWN_PATH if case == "over-404" else GET_MESSAGE.path
+    accept = "xyz/abc" if case == "over-406" else "*/*"
+    headers = {"X-Correlation-Id": new_correlation_id()}
+    expect_denied(api.get(path, accept=accept, authenticated=False, headers=headers))
+
+
+@behaviour(
+    area=AREA,
+    feature="POST /v1/messages",
+    story="A request without a token is refused with 401 before its Content-Type or method is looked at",
+    ref="api-behaviour §3.1",
+)
+@pytest.mark.needs_auth
+@pytest.mark.undeclared_method
+@pytest.mark.parametrize("case", ["over-415", "over-405"])
+def test_auth_precedes_media_type_and_method(api: ApiClient, case: str) -> None:
+    method = "PUT" if case == "over-405" else "PATCH"
+    content_type = "xyz/abc" if case == "over-415" else None
+    response = api.request(
+        method,
+        "/v1/messages",
+        content="{}",
+        content_type=content_type or "application/json",
+        authenticated=False,
+        headers={"X-Correlation-Id": new_correlation_id()},
+    )
+    expect_denied(response)
+
+
+# ------------------------------------------------------------------------------------------------------
+# 403 for a client that is not onboarded
+
+
+@behaviour(
+    area=AREA,
+    feature=EVERY_OPERATION,
+    story="A valid token for a client that is not onboarded is refused with 403 Forbidden on every operation",
+    severity="critical",
+    ref="api-behaviour §3.4",
+)
+@pytest.mark.needs_auth
+@pytest.mark.extra_client("not_onboarded")
+@all_operations
+def test_not_onboarded_client(
+    extra_api: ApiFactory, notify_environment: Environment, operation: Operation
+) -> None:
+    corr = new_correlation_id()
+    response = send(
+        extra_api("not_onboarded"), operation, notify_environment, headers={"X-Correlation-Id": corr}
+    )
+    expect_error(response, 403, "forbidden")
+    expect_correlation_id(response, corr)
+
+
+# ------------------------------------------------------------------------------------------------------
+# Sandbox scenario triggers
+
+
+SANDBOX_AUTH_TRIGGERS = [
+    pytest.param({"Authorization": "Bearer InvalidMockToken"}, 401, "denied", id="InvalidMockToken"),
+    pytest.param({"Prefer": "code=401"}, 401, "denied", id="prefer-401"),
+    pytest.param({"Authorization": "Bearer ClientNotRecognised"}, 403, "forbidden", id="ClientNotRecognised"),
+    pytest.param({"Prefer": "code=403"}, 403, "forbidden", id="prefer-403"),
+    pytest.param({"Prefer": "code=403.1"}, 403, "service_ban", id="prefer-403.1"),
+]
+
+
+@behaviour(
+    area=AREA,
+    feature=EVERY_OPERATION,
+    story="The sandbox's auth triggers (mock tokens, Prefer codes) give their 401 or 403 on every operation",
+    ref="api-behaviour §4.1; upstream-tests §3.1, §4",
+)
+@pytest.mark.scenario
+@pytest.mark.parametrize(("trigger", "status", "error"), SANDBOX_AUTH_TRIGGERS)
+@all_operations
+def test_sandbox_auth_trigger(
+    api: ApiClient,
+    notify_environment: Environment,
+    operation: Operation,
+    trigger: dict[str, str],
+    status: int,
+    error: str,
+) -> None:
+    corr = new_correlation_id()
+    response = send(api, operation, notify_environment, headers={"X-Correlation-Id": corr, **trigger})
+    expect_error(response, status, error)
+    expect_correlation_id(response, corr)
+
+
+@behaviour(
+    area=AREA,
+    feature="unknown path",
+    story="The sandbox's auth triggers fire before routing, so an unknown path gets 401/403 too",
+    severity="minor",
+    ref="api-behaviour §3.1, §4.1",
+)
+@pytest.mark.scenario
+@pytest.mark.parametrize(("trigger", "status", "error"), SANDBOX_AUTH_TRIGGERS)
+def test_sandbox_auth_trigger_precedes_routing(
+    api: ApiClient, trigger: dict[str, str], status: int, error: str
+) -> None:
+    expect_error(api.get(UNKNOWN_PATH, headers=trigger), status, error)
+
+
+@behaviour(
+    area=AREA,
+    feature=EVERY_OPERATION,
+    story="In the sandbox, 'Authorization: banned' gives 403 Service ban in effect on every operation",
+    ref="api-behaviour §4.2; upstream-tests §3.1 test_403_service_ban",
+)
+@pytest.mark.scenario
+@all_operations
+def test_sandbox_service_ban(api: ApiClient, notify_environment: Environment, operation: Operation) -> None:
+    corr = new_correlation_id()
+    headers = {"Authorization": "banned", "X-Correlation-Id": corr}
+    response = send(api, operation, notify_environment, headers=headers)
+    expect_error(response, 403, "service_ban")
+    expect_correlation_id(response, corr)

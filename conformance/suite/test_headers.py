@@ -1,0 +1,351 @@
+"""Headers on every response: correlation id, CORS, caching and sniffing, and no AWS leakage.
+
+Proves api-behaviour.md §1.7 (headers on every gateway response), §3.5 (CORS preflight and response
+headers) and §3.6 (correlation id echoed or generated), and the rows of upstream-tests.md §3.3
+(test_cors_options, test_cors, test_request_with_x_correlation_id, test_request_with_x_amz_is_removed)
+and §1.8 point 3-4 (the same headers on error responses).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import httpx
+import pytest
+
+from conformance.client import ApiClient
+from conformance.environments import Environment
+from conformance.suite._expect import (
+    ALL_OPERATIONS,
+    GET_MESSAGE,
+    NO_CACHE,
+    ORIGIN,
+    UNKNOWN_PATH,
+    correlation_id,
+    describe,
+    expect_correlation_id,
+    expect_error,
+    expect_status,
+    new_correlation_id,
+    send,
+)
+from conformance.suite._labels import behaviour
+
+AREA = "headers"
+EVERY_OPERATION = "every operation"
+
+CORS_ALLOW_HEADERS = (
+    "origin, x-requested-with, accept, content-type, nhsd-session-urid, x-correlation-id, authorization"
+)
+CORS_ALLOW_METHODS = "GET, PUT, POST, PATCH, DELETE"
+CORS_MAX_AGE = "3628800"
+CORS_EXPOSE_HEADERS = "x-correlation-id"
+CORS_RESOURCE_POLICY = "cross-origin"
+
+_OPERATIONS = {operation.id: operation for operation in ALL_OPERATIONS}
+#: Requests that only read, including two the gateway refuses (the headers must be there on errors too).
+READ_PROBES = ("get-message", "get-nhsapp-accounts", "not-found", "not-acceptable")
+#: Requests that create messages (tests using them carry the ``writes`` marker).
+CREATE_PROBES = ("create-message", "create-batch")
+
+read_probes = pytest.mark.parametrize("probe", READ_PROBES)
+create_probes = pytest.mark.parametrize("probe", CREATE_PROBES)
+
+
+def send_probe(
+    api: ApiClient, env: Environment, probe: str, headers: Mapping[str, str] | None = None
+) -> httpx.Response:
+    """Send the named probe request and check it got the answer a conforming API gives it."""
+    if probe == "not-found":
+        response = api.get(UNKNOWN_PATH, headers=headers)
+        expect_error(response, 404, "not_found")
+    elif probe == "not-acceptable":
+        response = send(api, GET_MESSAGE, env, accept="xyz/abc", headers=headers)
+        expect_error(response, 406, "not_acceptable")
+    else:
+        operation = _OPERATIONS[probe]
+        response = send(api, operation, env, headers=headers)
+        expect_status(response, operation.usual_status)
+    return response
+
+
+def assert_header(response: httpx.Response, name: str, wanted: str) -> None:
+    got = response.headers.get(name)
+    assert got == wanted, f"{name} should be {wanted!r}, got {got!r}: {describe(response)}"
+
+
+# ------------------------------------------------------------------------------------------------------
+# X-Correlation-Id
+
+
+def assert_echoed(api: ApiClient, env: Environment, probe: str) -> None:
+    corr = new_correlation_id()
+    expect_correlation_id(send_probe(api, env, probe, {"X-Correlation-Id": corr}), corr)
+
+
+def assert_generated(api: ApiClient, env: Environment, probe: str) -> None:
+    first = send_probe(api, env, probe)
+    second = send_probe(api, env, probe)
+    expect_correlation_id(first, None)
+    expect_correlation_id(second, None)
+    assert correlation_id(first) != correlation_id(second), (
+        f"two requests got the same generated X-Correlation-Id {correlation_id(first)!r}"
+    )
+
+
+@behaviour(
+    area=AREA,
+    feature=EVERY_OPERATION,
+    story="The client's X-Correlation-Id comes back unchanged on every read operation and on errors",
+    severity="critical",
+    ref="api-behaviour §3.6; upstream-tests §3.3 test_request_with_x_correlation_id",
+)
+@read_probes
+def test_correlation_id_echoed_on_reads(api: ApiClient, notify_environment: Environment, probe: str) -> None:
+    assert_echoed(api, notify_environment, probe)
+
+
+@behaviour(
+    area=AREA,
+    feature=EVERY_OPERATION,
+    story="The client's X-Correlation-Id comes back unchanged on every create operation",
+    severity="critical",
+    ref="api-behaviour §3.6; upstream-tests §3.3 test_request_with_x_correlation_id",
+)
+@pytest.mark.writes
+@create_probes
+def test_correlation_id_echoed_on_creates(
+    api: ApiClient, notify_environment: Environment, probe: str
+) -> None:
+    assert_echoed(api, notify_environment, probe)
+
+
+@behaviour(
+    area=AREA,
+    feature=EVERY_OPERATION,
+    story="Without a client X-Correlation-Id, each read or refused request gets its own generated one",
+    ref="api-behaviour §3.6; upstream-tests §3.3 test_request_with_x_correlation_id",
+)
+@read_probes
+def test_correlation_id_generated_on_reads(
+    api: ApiClient, notify_environment: Environment, probe: str
+) -> None:
+    assert_generated(api, notify_environment, probe)
+
+
+@behaviour(
+    area=AREA,
+    feature=EVERY_OPERATION,
+    story="Without a client X-Correlation-Id, each create request gets its own generated one",
+    ref="api-behaviour §3.6; upstream-tests §3.3 test_request_with_x_correlation_id",
+)
+@pytest.mark.writes
+@create_probes
+def test_correlation_id_generated_on_creates(
+    api: ApiClient, notify_environment: Environment, probe: str
+) -> None:
+    assert_generated(api, notify_environment, probe)
+
+
+@behaviour(
+    area=AREA,
+    feature=GET_MESSAGE.label,
+    story="The X-Correlation-Id header is recognised whatever the case of its name",
+    ref="api-behaviour §1.1, §3.6",
+)
+@pytest.mark.parametrize("name", ["x-correlation-id", "X-CORRELATION-ID", "X-Correlation-ID"])
+def test_correlation_id_header_name_case(api: ApiClient, notify_environment: Environment, name: str) -> None:
+    corr = new_correlation_id()
+    expect_correlation_id(send_probe(api, notify_environment, "get-message", {name: corr}), corr)
+
+
+@behaviour(
+    area=AREA,
+    feature=GET_MESSAGE.label,
+    story="A generated X-Correlation-Id is the gateway's message id, which starts 'rrt'",
+    severity="minor",
+    ref="api-behaviour §1.1; upstream-tests §1.8",
+)
+def test_generated_correlation_id_is_gateway_message_id(
+    api: ApiClient, notify_environment: Environment
+) -> None:
+    response = send_probe(api, notify_environment, "get-message")
+    generated = correlation_id(response) or ""
+    assert generated.startswith("rrt"), f"generated X-Correlation-Id {generated!r} does not start 'rrt'"
+
+
+@behaviour(
+    area=AREA,
+    feature=GET_MESSAGE.label,
+    story="HEAD and CORS preflight responses carry the X-Correlation-Id too, echoed or generated",
+    ref="api-behaviour §3.6; upstream-tests §3.3 test_request_with_x_correlation_id",
+)
+@pytest.mark.parametrize("sent", [True, False], ids=["echoed", "generated"])
+@pytest.mark.parametrize("method", ["HEAD", "preflight"])
+def test_correlation_id_on_head_and_preflight(
+    api: ApiClient, notify_environment: Environment, method: str, sent: bool
+) -> None:
+    corr = new_correlation_id() if sent else None
+    headers = {"X-Correlation-Id": corr} if corr else {}
+    if method == "HEAD":
+        response = send(api, GET_MESSAGE, notify_environment, method="HEAD", headers=headers, check=False)
+        expect_status(response, 404)
+    else:
+        preflight = {"Origin": ORIGIN, "Access-Control-Request-Method": "GET", **headers}
+        response = api.request("OPTIONS", GET_MESSAGE.path, headers=preflight, authenticated=False)
+        expect_status(response, 200)
+    expect_correlation_id(response, corr)
+
+
+@behaviour(
+    area=AREA,
+    feature="POST /v1/messages",
+    story="An OPTIONS request that is not a CORS preflight (405) carries the X-Correlation-Id too",
+    severity="minor",
+    ref="api-behaviour §3.1, §3.6",
+)
+@pytest.mark.undeclared_method
+@pytest.mark.parametrize("sent", [True, False], ids=["echoed", "generated"])
+def test_correlation_id_on_plain_options(api: ApiClient, sent: bool) -> None:
+    corr = new_correlation_id() if sent else None
+    headers = {"X-Correlation-Id": corr} if corr else {}
+    response = api.request("OPTIONS", "/v1/messages", headers=headers, check=False)
+    expect_error(response, 405, "not_allowed")
+    expect_correlation_id(response, corr)
+
+
+# ------------------------------------------------------------------------------------------------------
+# CORS
+
+
+PREFLIGHTS = [
+    pytest.param("/v1/messages", "POST", id="POST-messages"),
+    pytest.param("/v1/message-batches", "POST", id="POST-message-batches"),
+    pytest.param(GET_MESSAGE.path, "GET", id="GET-get-message"),
+    pytest.param("/channels/nhsapp/accounts", "GET", id="GET-nhsapp-accounts"),
+    pytest.param("/v1/messages", "PUT", id="PUT-messages"),
+    pytest.param("/v1/messages", "PATCH", id="PATCH-messages"),
+    pytest.param("/v1/messages", "DELETE", id="DELETE-messages"),
+    pytest.param(UNKNOWN_PATH, "GET", id="GET-unknown-path"),
+]
+
+
+def assert_preflight_answer(response: httpx.Response) -> None:
+    expect_status(response, 200)
+    assert_header(response, "Access-Control-Allow-Origin", ORIGIN)
+    assert_header(response, "Access-Control-Allow-Headers", CORS_ALLOW_HEADERS)
+    assert_header(response, "Access-Control-Allow-Methods", CORS_ALLOW_METHODS)
+    assert_header(response, "Access-Control-Max-Age", CORS_MAX_AGE)
+    assert_header(response, "Cross-Origin-Resource-Policy", CORS_RESOURCE_POLICY)
+    assert "Access-Control-Allow-Credentials" not in response.headers, (
+        f"a preflight must not allow credentials: {describe(response)}"
+    )
+    assert response.content == b"", f"a preflight answer has no body: {describe(response)}"
+
+
+@behaviour(
+    area=AREA,
+    feature="CORS preflight",
+    story="A CORS preflight is answered 200 with exactly the documented Access-Control headers",
+    severity="critical",
+    ref="api-behaviour §3.5; upstream-tests §3.3 test_cors_options",
+)
+@pytest.mark.parametrize(("path", "request_method"), PREFLIGHTS)
+def test_cors_preflight(api: ApiClient, path: str, request_method: str) -> None:
+    headers = {"Origin": ORIGIN, "Access-Control-Request-Method": request_method}
+    assert_preflight_answer(api.request("OPTIONS", path, headers=headers, accept="*/*"))
+
+
+@behaviour(
+    area=AREA,
+    feature="CORS preflight",
+    story="A CORS preflight is answered before auth, negotiation and routing checks",
+    ref="api-behaviour §3.1, §3.5",
+)
+def test_cors_preflight_precedes_everything(api: ApiClient) -> None:
+    headers = {"Origin": ORIGIN, "Access-Control-Request-Method": "POST"}
+    response = api.request("OPTIONS", UNKNOWN_PATH, headers=headers, accept="xyz/abc", authenticated=False)
+    assert_preflight_answer(response)
+
+
+def assert_cors_response(api: ApiClient, env: Environment, probe: str) -> None:
+    response = send_probe(api, env, probe, {"Origin": ORIGIN})
+    assert_header(response, "Access-Control-Allow-Origin", ORIGIN)
+    assert_header(response, "Access-Control-Expose-Headers", CORS_EXPOSE_HEADERS)
+    assert_header(response, "Cross-Origin-Resource-Policy", CORS_RESOURCE_POLICY)
+
+
+@behaviour(
+    area=AREA,
+    feature=EVERY_OPERATION,
+    story="A read request with an Origin gets the CORS response headers, on success and on error",
+    severity="critical",
+    ref="api-behaviour §1.7, §3.5; upstream-tests §3.3 test_cors",
+)
+@read_probes
+def test_cors_response_headers_on_reads(api: ApiClient, notify_environment: Environment, probe: str) -> None:
+    assert_cors_response(api, notify_environment, probe)
+
+
+@behaviour(
+    area=AREA,
+    feature=EVERY_OPERATION,
+    story="A create request with an Origin gets the CORS response headers",
+    severity="critical",
+    ref="api-behaviour §1.7, §3.5; upstream-tests §3.3 test_cors",
+)
+@pytest.mark.writes
+@create_probes
+def test_cors_response_headers_on_creates(
+    api: ApiClient, notify_environment: Environment, probe: str
+) -> None:
+    assert_cors_response(api, notify_environment, probe)
+
+
+# ------------------------------------------------------------------------------------------------------
+# Caching, sniffing, AWS headers
+
+
+def assert_standard_headers(api: ApiClient, env: Environment, probe: str) -> None:
+    response = send_probe(api, env, probe)
+    assert_header(response, "Cache-Control", NO_CACHE)
+    assert_header(response, "X-Content-Type-Options", "nosniff")
+    leaked = [name for name in response.headers if name.lower().startswith("x-amz")]
+    assert not leaked, f"AWS headers leaked: {leaked}: {describe(response)}"
+
+
+@behaviour(
+    area=AREA,
+    feature=EVERY_OPERATION,
+    story="Read responses and errors forbid caching and MIME sniffing, and leak no x-amz headers",
+    severity="critical",
+    ref="api-behaviour §1.7; upstream-tests §1.8, §3.3 test_request_with_x_amz_is_removed",
+)
+@read_probes
+def test_standard_headers_on_reads(api: ApiClient, notify_environment: Environment, probe: str) -> None:
+    assert_standard_headers(api, notify_environment, probe)
+
+
+@behaviour(
+    area=AREA,
+    feature=EVERY_OPERATION,
+    story="Create responses forbid caching and MIME sniffing, and leak no x-amz headers",
+    severity="critical",
+    ref="api-behaviour §1.7; upstream-tests §3.3 test_request_with_x_amz_is_removed",
+)
+@pytest.mark.writes
+@create_probes
+def test_standard_headers_on_creates(api: ApiClient, notify_environment: Environment, probe: str) -> None:
+    assert_standard_headers(api, notify_environment, probe)
+
+
+@behaviour(
+    area=AREA,
+    feature=GET_MESSAGE.label,
+    story="HEAD responses forbid caching and MIME sniffing too",
+    ref="api-behaviour §1.7",
+)
+def test_standard_headers_on_head(api: ApiClient, notify_environment: Environment) -> None:
+    response = send(api, GET_MESSAGE, notify_environment, method="HEAD", check=False)
+    assert_header(response, "Cache-Control", NO_CACHE)
+    assert_header(response, "X-Content-Type-Options", "nosniff")

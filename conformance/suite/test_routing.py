@@ -1,0 +1,199 @@
+"""Routing: which paths exist, which methods each allows, and what anything else gets.
+
+Proves api-behaviour.md §3.7 (route table, 404 CM_NOT_FOUND, 405 CM_NOT_ALLOWED, trailing slashes) and
+§1.4/§7.9 (HEAD on get-message), and the rows of upstream-tests.md §3.4 (test_404_not_found,
+test_405_message_batch_invalid_method), whose double-slash URLs the gateway collapses (§7).
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from conformance.client import ApiClient
+from conformance.environments import Environment
+from conformance.suite._bodies import message
+from conformance.suite._expect import (
+    GET_MESSAGE,
+    JSONAPI,
+    UNKNOWN_MESSAGE_ID,
+    UNKNOWN_PATH,
+    describe,
+    expect_correlation_id,
+    expect_error,
+    expect_status,
+    new_correlation_id,
+    send,
+)
+from conformance.suite._labels import behaviour
+
+AREA = "routing"
+
+#: Paths no route matches. Matching is exact and case-sensitive, and backend paths are not exposed.
+UNKNOWN_PATHS = {
+    "unknown": UNKNOWN_PATH,
+    "root": "/",
+    "bare-base": "",
+    "singular-message": "/v1/message",
+    "version-2": "/v2/messages",
+    "upper-case": f"/V1/MESSAGES/{UNKNOWN_MESSAGE_ID}",
+    "batch-with-id": "/v1/message-batches/some-batch-id",
+    "accounts-with-suffix": "/channels/nhsapp/accounts/X26",
+    "channels-prefix": "/channels/nhsapp",
+    "backend-path": f"/api/v1/messages/{UNKNOWN_MESSAGE_ID}",
+    "upstream-non-route": "/v1/api/send",
+}
+#: Each documented route with every method it does not allow.
+WRONG_METHODS = {
+    "/v1/messages": ("GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"),
+    "/v1/message-batches": ("GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"),
+    GET_MESSAGE.path: ("POST", "PUT", "PATCH", "DELETE", "OPTIONS"),
+    "/channels/nhsapp/accounts": ("POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"),
+}
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+#: Methods whose answer has no body to judge (HEAD never has one; OPTIONS errors need not).
+STATUS_ONLY_METHODS = frozenset({"HEAD", "OPTIONS"})
+#: A message the sandbox stores (fixtures/sandbox/messages), so GET and HEAD find it.
+STORED_MESSAGE_ID = "2WL3qFTEFM0qMY8xjRbt1LIKCzM"
+
+
+def _route_label(path: str) -> str:
+    return "get-message" if path == GET_MESSAGE.path else path.strip("/").replace("/", "-")
+
+
+def send_method(api: ApiClient, method: str, path: str, correlation_id: str) -> httpx.Response:
+    """``method`` on ``path`` with well-formed headers (and a valid body where a body is usual)."""
+    headers = {"X-Correlation-Id": correlation_id}
+    check = method not in STATUS_ONLY_METHODS
+    if method in BODY_METHODS:
+        body = message(api.target.routing_plan_id)
+        return api.request(method, path, json=body, content_type=JSONAPI, headers=headers, check=check)
+    return api.request(method, path, headers=headers, check=check)
+
+
+def expect_routing_error(response: httpx.Response, status: int, name: str, correlation_id: str) -> None:
+    expect_error(response, status, name)
+    expect_correlation_id(response, correlation_id)
+    if response.request.method == "HEAD":
+        assert response.content == b"", f"a HEAD response must have no body: {describe(response)}"
+
+
+@behaviour(
+    area=AREA,
+    feature="unknown path",
+    story="A path that is not part of the API is answered 404 Resource not found",
+    severity="critical",
+    ref="api-behaviour §3.7; upstream-tests §3.4 test_404_not_found",
+)
+@pytest.mark.parametrize("path", list(UNKNOWN_PATHS.values()), ids=list(UNKNOWN_PATHS))
+def test_unknown_path_not_found(api: ApiClient, path: str) -> None:
+    corr = new_correlation_id()
+    expect_routing_error(send_method(api, "GET", path, corr), 404, "not_found", corr)
+
+
+@behaviour(
+    area=AREA,
+    feature="unknown path",
+    story="An unknown path is answered 404 whatever the method",
+    ref="api-behaviour §3.7; upstream-tests §3.4 test_404_not_found",
+)
+@pytest.mark.undeclared_method
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+def test_unknown_path_not_found_for_every_method(api: ApiClient, method: str) -> None:
+    corr = new_correlation_id()
+    expect_routing_error(send_method(api, method, UNKNOWN_PATH, corr), 404, "not_found", corr)
+
+
+@behaviour(
+    area=AREA,
+    feature="every operation",
+    story="A documented path called with a method it does not allow is answered 405 Method not allowed",
+    severity="critical",
+    ref="api-behaviour §3.7; upstream-tests §3.4 test_405_message_batch_invalid_method",
+)
+@pytest.mark.undeclared_method
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [
+        pytest.param(path, method, id=f"{method}-{_route_label(path)}")
+        for path, methods in WRONG_METHODS.items()
+        for method in methods
+    ],
+)
+def test_wrong_method_not_allowed(api: ApiClient, path: str, method: str) -> None:
+    corr = new_correlation_id()
+    expect_routing_error(send_method(api, method, path, corr), 405, "not_allowed", corr)
+
+
+@behaviour(
+    area=AREA,
+    feature="POST /v1/message-batches",
+    story="A trailing slash on the batch route is not the batch route: 404, and nothing is created",
+    ref="api-behaviour §3.7",
+)
+@pytest.mark.undeclared_method
+def test_trailing_slash_on_batch_route(api: ApiClient) -> None:
+    corr = new_correlation_id()
+    expect_routing_error(send_method(api, "POST", "/v1/message-batches/", corr), 404, "not_found", corr)
+
+
+@behaviour(
+    area=AREA,
+    feature="POST /v1/messages",
+    story=(
+        "A trailing slash on the messages route falls under GET /v1/messages/{messageId}, "
+        "so POST there is 405 and nothing is created"
+    ),
+    ref="api-behaviour §3.7",
+)
+@pytest.mark.undeclared_method
+def test_trailing_slash_on_messages_route(api: ApiClient) -> None:
+    corr = new_correlation_id()
+    expect_routing_error(send_method(api, "POST", "/v1/messages/", corr), 405, "not_allowed", corr)
+
+
+@behaviour(
+    area=AREA,
+    feature="POST /v1/message-batches",
+    story="A doubled slash in the path is treated as a single one (GET on the batch route is still 405)",
+    severity="minor",
+    ref="upstream-tests §1.9, §7",
+)
+@pytest.mark.undeclared_method
+def test_double_slash_is_collapsed(api: ApiClient) -> None:
+    corr = new_correlation_id()
+    expect_routing_error(send_method(api, "GET", "//v1/message-batches", corr), 405, "not_allowed", corr)
+
+
+@behaviour(
+    area=AREA,
+    feature=GET_MESSAGE.label,
+    story="HEAD is allowed on the get-message route: same status as GET, and no body",
+    ref="api-behaviour §1.4, §3.7, §7.9",
+)
+def test_head_get_message(api: ApiClient, notify_environment: Environment) -> None:
+    get = send(api, GET_MESSAGE, notify_environment)
+    expect_error(get, 404, "not_found")
+    corr = new_correlation_id()
+    head = send(
+        api, GET_MESSAGE, notify_environment, method="HEAD", headers={"X-Correlation-Id": corr}, check=False
+    )
+    expect_status(head, get.status_code)
+    assert head.content == b"", f"a HEAD response must have no body: {describe(head)}"
+    expect_correlation_id(head, corr)
+
+
+@behaviour(
+    area=AREA,
+    feature=GET_MESSAGE.label,
+    story="HEAD on a message the sandbox stores is answered 200 with no body",
+    severity="minor",
+    ref="api-behaviour §4.5, §7.9",
+)
+@pytest.mark.scenario
+def test_head_stored_sandbox_message(api: ApiClient) -> None:
+    path = f"/v1/messages/{STORED_MESSAGE_ID}"
+    expect_status(api.get(path), 200)
+    head = api.request("HEAD", path, check=False)
+    expect_status(head, 200)
+    assert head.content == b"", f"a HEAD response must have no body: {describe(head)}"
