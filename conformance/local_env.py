@@ -39,7 +39,7 @@ def local_environment(options: Options) -> Iterator[Environment]:
     keys = scratch_dir("notify-conformance-keys-")
     try:
         with (
-            start(ReferenceConfig(mode="sandbox")) as sandbox,
+            start(ReferenceConfig(mode="sandbox", upstream_timeout_s=4.0)) as sandbox,
             start(ReferenceConfig(mode="integration")) as integration,
         ):
             registry = integration.registry

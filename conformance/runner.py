@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance import environments
+from conformance import environments, plugin
 from conformance.environments import Options
 from conformance.errors import ExitCode, UsageError
 from conformance.plugin import probe_reachable
@@ -33,6 +33,9 @@ def options_from_args(args: argparse.Namespace) -> Options:
 def pytest_args(options: Options, args: argparse.Namespace, reports: Path) -> list[str]:
     argv = [
         str(SUITE_DIR),
+        # The plugin is passed as an object below; blocking its entry point avoids a double registration.
+        "-p",
+        "no:notify_conformance",
         "-c",
         str(SUITE_DIR / "suite.ini"),
         "--rootdir",
@@ -75,7 +78,7 @@ def run(args: argparse.Namespace) -> ExitCode:
     except OSError as error:
         raise UsageError(f"--reports: cannot create {reports}: {error.strerror}") from None
     collector = SummaryCollector()
-    code = pytest.main(pytest_args(options, args, reports), plugins=[collector])
+    code = pytest.main(pytest_args(options, args, reports), plugins=[plugin, collector])
     sys.stdout.write("\nConformance by area\n" + collector.render() + "\n")
     sys.stdout.write(f"Reports: {reports / 'allure-results'}, {reports / 'junit.xml'}\n")
     return _exit_code(int(code), collector)

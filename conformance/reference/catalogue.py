@@ -259,28 +259,6 @@ CATALOGUE: tuple[ErrorKind, ...] = (
     GATEWAY_TIMEOUT,
 )
 
-#: Reason phrases the gateway sets (§3.12); the server cannot put them on the wire through ASGI, but the
-#: table documents them and lets a raw-socket front end use them.
-REASON_PHRASES: Mapping[int, str] = {
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Not Allowed",
-    406: "Not Acceptable",
-    408: "Request Timeout",
-    413: "Request Entity Too Large",
-    415: "Unsupported Media",
-    422: "Unprocessable Content",
-    425: "Retry Too Early",
-    429: "Too many requests",
-    500: "Internal Server Error",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-    504: "Gateway Timeout",
-}
-
-
 @dataclass(frozen=True)
 class Problem:
     """One error to report: a catalogue row plus what this occurrence adds (pointer, detail, meta)."""

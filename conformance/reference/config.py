@@ -18,7 +18,8 @@ class ReferenceConfig:
     host: str = "127.0.0.1"
     port: int = 0  # 0 = pick a free port
     faults: frozenset[str] = frozenset()
-    #: valid bodies above this get 413 CM_TOO_LARGE (the live backend's 6 MB limit)
+    #: integration mode: valid bodies above this get 413 CM_TOO_LARGE (the live backend's 6 MB limit);
+    #: the sandbox backend, like the real one, accepts anything up to the gateway's 10 MiB
     max_body_bytes: int = 6 * 1024 * 1024
     #: /_timeout?sleep=ms longer than this gives 504 CM_TIMEOUT (the sandbox target's 10 s io timeout)
     upstream_timeout_s: float = 10.0

@@ -10,7 +10,9 @@ Each stage looks at the request context and either answers (returns a :class:`Re
 4. 406 (Accept), then 415 (Content-Type on POST/PUT/PATCH, any path).
 5. sandbox: ``Prefer: code=429``.
 6. Route check: 404, then 405.
-7. The operation: body size and validation (400/413) for the two POSTs, then the backend.
+7. The operation: body size and validation (400/413) for the two POSTs, then the backend. Bodies over
+   10 MiB are refused before validation; in integration mode valid bodies over ``max_body_bytes``
+   (the live backend's 6 MB limit) are refused after it.
 
 ``Gateway.stages`` is a list of ``(name, stage)`` pairs so a fault layer can wrap or replace a stage by
 name; every reply still leaves through :func:`conformance.reference.responses.finalise`.
@@ -226,7 +228,8 @@ class Gateway:
         body, problems = problems_in(raw, batch=batch)
         if problems:
             return error_reply(ctx, problems)
-        if len(raw) > self.config.max_body_bytes:
+        if self.config.mode == "integration" and len(raw) > self.config.max_body_bytes:
+            # the live backend's payload limit; the sandbox backend takes anything up to the gateway's 10 MiB
             return problem_reply(ctx, Problem(TOO_LARGE))
         if batch:
             return await self.backend.create_batch(ctx, body)

@@ -36,21 +36,29 @@ AREA = "auth"
 EVERY_OPERATION = "every operation"
 ApiFactory = Callable[[str], ApiClient]
 
-#: Authorization values that are not a usable bearer token at all.
+#: A well-formed bearer token the API never issued.
+UNKNOWN_TOKEN = "Bearer NotifyConformanceTokenThatWasNeverIssued0000"
+#: Credentials tried on every operation (None: no Authorization header at all).
+BAD_CREDENTIALS: dict[str, str | None] = {
+    "missing": None,
+    "not-bearer": "invalid",
+    "never-issued": UNKNOWN_TOKEN,
+}
+#: More Authorization values that are not a usable bearer token.
 MALFORMED_AUTHORIZATIONS = {
-    "no-scheme": "invalid",
     "empty-bearer": "Bearer",
     "basic-scheme": "Basic bm90aWZ5OmNvbmZvcm1hbmNl",
     "empty": "",
 }
-#: A well-formed bearer token the API never issued.
-UNKNOWN_TOKEN = "Bearer NotifyConformanceTokenThatWasNeverIssued0000"
 #: How long to wait for the ``short_lived`` client's token (2 s lifetime) to expire.
 SHORT_LIVED_EXPIRY_WAIT_S = 2.5
 
 read_operations = pytest.mark.parametrize("operation", READ_OPERATIONS, ids=operation_id)
 create_operations = pytest.mark.parametrize("operation", CREATE_OPERATIONS, ids=operation_id)
 all_operations = pytest.mark.parametrize("operation", ALL_OPERATIONS, ids=operation_id)
+bad_credentials = pytest.mark.parametrize(
+    "authorization", list(BAD_CREDENTIALS.values()), ids=list(BAD_CREDENTIALS)
+)
 
 
 def send_with_authorization(
@@ -81,63 +89,34 @@ def expect_denied(response: httpx.Response) -> None:
 @behaviour(
     area=AREA,
     feature=EVERY_OPERATION,
-    story="A read request without an access token is refused with 401 Access denied",
-    severity="blocker",
-    ref="api-behaviour §3.4",
-)
-@pytest.mark.needs_auth
-@read_operations
-def test_missing_token_on_reads(
-    api: ApiClient, notify_environment: Environment, operation: Operation
-) -> None:
-    expect_denied(send_with_authorization(api, operation, notify_environment, None))
-
-
-@behaviour(
-    area=AREA,
-    feature=EVERY_OPERATION,
-    story="A create request without an access token is refused with 401 Access denied, creating nothing",
-    severity="blocker",
-    ref="api-behaviour §3.4",
-)
-@pytest.mark.needs_auth
-@pytest.mark.writes
-@create_operations
-def test_missing_token_on_creates(
-    api: ApiClient, notify_environment: Environment, operation: Operation
-) -> None:
-    expect_denied(send_with_authorization(api, operation, notify_environment, None))
-
-
-@behaviour(
-    area=AREA,
-    feature=EVERY_OPERATION,
-    story="A read request with a bearer token the API never issued is refused with 401",
+    story="A read request with a missing, non-bearer or never-issued access token is refused with 401",
     severity="blocker",
     ref="api-behaviour §3.4; upstream-tests §3.1 test_401_invalid",
 )
 @pytest.mark.needs_auth
+@bad_credentials
 @read_operations
-def test_unknown_token_on_reads(
-    api: ApiClient, notify_environment: Environment, operation: Operation
+def test_bad_credentials_on_reads(
+    api: ApiClient, notify_environment: Environment, operation: Operation, authorization: str | None
 ) -> None:
-    expect_denied(send_with_authorization(api, operation, notify_environment, UNKNOWN_TOKEN))
+    expect_denied(send_with_authorization(api, operation, notify_environment, authorization))
 
 
 @behaviour(
     area=AREA,
     feature=EVERY_OPERATION,
-    story="A create request with a bearer token the API never issued is refused with 401, creating nothing",
+    story="A create request with a missing, non-bearer or never-issued token gets 401 and creates nothing",
     severity="blocker",
     ref="api-behaviour §3.4; upstream-tests §3.1 test_401_invalid",
 )
 @pytest.mark.needs_auth
 @pytest.mark.writes
+@bad_credentials
 @create_operations
-def test_unknown_token_on_creates(
-    api: ApiClient, notify_environment: Environment, operation: Operation
+def test_bad_credentials_on_creates(
+    api: ApiClient, notify_environment: Environment, operation: Operation, authorization: str | None
 ) -> None:
-    expect_denied(send_with_authorization(api, operation, notify_environment, UNKNOWN_TOKEN))
+    expect_denied(send_with_authorization(api, operation, notify_environment, authorization))
 
 
 @behaviour(

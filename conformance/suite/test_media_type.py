@@ -16,6 +16,7 @@ from conformance.suite._bodies import message
 from conformance.suite._expect import (
     CREATE_MESSAGE,
     CREATE_OPERATIONS,
+    DISCREPANCY_CHARSET,
     GET_MESSAGE,
     GET_NHSAPP_ACCOUNTS,
     JSONAPI,
@@ -45,7 +46,6 @@ UNSUPPORTED_CONTENT_TYPES: dict[str, str | None] = {
     "vnd-ext-parameter": 'application/vnd.api+json; ext="https://jsonapi.org/ext/atomic"',
 }
 CHARSET_UTF8_CONTENT_TYPES = ("application/json; charset=utf-8", "application/vnd.api+json; charset=utf-8")
-CHARSET_DISCREPANCY = "D1"
 
 #: Paths that are not create routes: the 415 must come before the 404 (unknown) or 405 (wrong method).
 NON_CREATE_PATHS = {
@@ -209,7 +209,7 @@ def test_not_acceptable_precedes_unsupported_media_on_unknown_path(api: ApiClien
     area=AREA,
     feature=CREATE_MESSAGE.label,
     story=(
-        f"Known discrepancy {CHARSET_DISCREPANCY}: the documentation allows '; charset=utf-8' on "
+        f"Known discrepancy {DISCREPANCY_CHARSET}: the documentation allows '; charset=utf-8' on "
         "Content-Type, but the gateway refuses it with 415"
     ),
     severity="minor",
@@ -223,7 +223,7 @@ def test_charset_utf8_content_type_known_discrepancy(
     api: ApiClient, notify_environment: Environment, content_type: str
 ) -> None:
     note_known_discrepancy(
-        CHARSET_DISCREPANCY,
+        DISCREPANCY_CHARSET,
         f"the documentation lists {content_type!r} as a valid Content-Type; the gateway compares the "
         "whole value and answers 415. This test asserts the gateway's behaviour and fails if it changes.",
     )

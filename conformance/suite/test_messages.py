@@ -9,10 +9,9 @@ message rows of §3.10. Contact-detail and routing-plan scenarios of the sandbox
 
 from __future__ import annotations
 
-from typing import Any
-
 import json
 import time
+from typing import Any
 
 import httpx
 import pytest
@@ -36,6 +35,14 @@ ORIGINATOR = f"{ATTRIBUTES}/originator"
 
 #: A well-formed UUID that names no routing plan (the upstream tests force a leading zero likewise).
 UNKNOWN_ROUTING_PLAN = "0badf00d-0000-4000-8000-000000000000"
+LOCATION_DISCREPANCY = (
+    "the contract's example Location is an absolute URL; the gateway sends the relative path "
+    "/v1/messages/<id>, which this test asserts."
+)
+ROUTING_PLAN_POINTER_DISCREPANCY = (
+    "the contract's pointer enum names /data/attributes/routingPlan; the gateway reports "
+    "/data/attributes/routingPlanId, which this test asserts."
+)
 #: How long to wait before replaying a request the API said is still being processed (upstream waits 5 s).
 REPLAY_PAUSE_S = 5.0
 JSON = "application/json"
@@ -102,6 +109,7 @@ def assert_message_created(response: httpx.Response, api: ApiClient, body: dict[
 def test_valid_message_is_created(api: ApiClient, notify_environment: Environment, media_type: str) -> None:
     if media_type != JSONAPI:  # production gets as few messages as proves the point
         _expect.skip_in_production(notify_environment)
+    _expect.note_known_discrepancy("D4", LOCATION_DISCREPANCY)
     body = valid_body(api, notify_environment)
     response = send(api, body, accept=media_type, content_type=media_type)
     assert_message_created(response, api, body)
@@ -313,6 +321,7 @@ def test_all_problems_are_reported_in_order(api: ApiClient, notify_environment: 
 )
 @pytest.mark.writes
 def test_unknown_routing_plan_is_refused(api: ApiClient, notify_environment: Environment) -> None:
+    _expect.note_known_discrepancy("D2", ROUTING_PLAN_POINTER_DISCREPANCY)
     body = _bodies.replaced(
         valid_body(api, notify_environment), f"{ATTRIBUTES}/routingPlanId", UNKNOWN_ROUTING_PLAN
     )

@@ -14,6 +14,7 @@ from conformance.client import ApiClient
 from conformance.environments import Environment
 from conformance.suite._expect import (
     CREATE_OPERATIONS,
+    DISCREPANCY_CHARSET,
     GET_MESSAGE,
     JSONAPI,
     PLAIN_JSON,
@@ -50,7 +51,6 @@ UNSUPPORTED_ACCEPTS = {
 }
 #: The documentation lists these as valid; the gateway's exact comparison refuses them (§7.1).
 CHARSET_UTF8_ACCEPTS = ("application/json; charset=utf-8", "application/vnd.api+json; charset=utf-8")
-CHARSET_DISCREPANCY = "D1"
 UNSUPPORTED = "xyz/abc"
 
 allowed_accepts = pytest.mark.parametrize("accept", list(ALLOWED_ACCEPTS), ids=lambda a: f"accept={a}")
@@ -231,7 +231,7 @@ def test_not_acceptable_precedes_not_allowed(api: ApiClient) -> None:
     area=AREA,
     feature=GET_MESSAGE.label,
     story=(
-        f"Known discrepancy {CHARSET_DISCREPANCY}: the documentation allows '; charset=utf-8' on Accept, "
+        f"Known discrepancy {DISCREPANCY_CHARSET}: the documentation allows '; charset=utf-8' on Accept, "
         "but the gateway refuses it with 406"
     ),
     severity="minor",
@@ -242,7 +242,7 @@ def test_charset_utf8_accept_known_discrepancy(
     api: ApiClient, notify_environment: Environment, accept: str
 ) -> None:
     note_known_discrepancy(
-        CHARSET_DISCREPANCY,
+        DISCREPANCY_CHARSET,
         f"the documentation lists {accept!r} as a valid Accept value; the gateway compares the whole "
         "value and answers 406. This test asserts the gateway's behaviour and fails if it changes.",
     )

@@ -26,6 +26,10 @@ SANDBOX_SECTION = "overview--environments-and-testing"
 PATH = "/channels/nhsapp/accounts"
 ODS = "ods-organisation-code"
 
+REPORT_NOT_FOUND_DISCREPANCY = (
+    "the contract's 404 for this operation references the generic 'The resource at the requested URI "
+    "was not found.'; the API answers 'Report not found', which this test asserts."
+)
 #: A practice every environment holds accounts for.
 KNOWN_ODS = _expect.KNOWN_ODS_CODE
 #: The sandbox's paginated practice and its page count (api-behaviour §4.6).
@@ -189,11 +193,22 @@ def test_next_links_walk_every_page(api: ApiClient) -> None:
     section=SECTION,
     ref="api-behaviour §1.5, §4.6 rule 2; upstream-tests §3.13 (test_400_missing_ods_code)",
 )
-@pytest.mark.parametrize(
-    ("ods", "page"), [(None, None), (None, "1"), ("", None)], ids=["no-code", "no-code-page-1", "empty-code"]
+@pytest.mark.parametrize("page", [None, "1"], ids=["no-page", "page-1"])
+def test_missing_practice_code_is_refused(api: ApiClient, page: str | None) -> None:
+    _expect.expect_error(fetch(api, None, page), 400, "nhsapp_missing_ods_code")
+
+
+@behaviour(
+    area=AREA,
+    feature=FEATURE,
+    story="The sandbox treats an empty practice code as missing: 400 'Missing ODS Code'",
+    severity="minor",
+    section=SANDBOX_SECTION,
+    ref="api-behaviour §4.6 rule 2",
 )
-def test_missing_practice_code_is_refused(api: ApiClient, ods: str | None, page: str | None) -> None:
-    _expect.expect_error(fetch(api, ods, page), 400, "nhsapp_missing_ods_code")
+@pytest.mark.scenario
+def test_sandbox_empty_practice_code_is_missing(api: ApiClient) -> None:
+    _expect.expect_error(fetch(api, ""), 400, "nhsapp_missing_ods_code")
 
 
 @behaviour(
@@ -212,7 +227,8 @@ def test_malformed_practice_code_is_refused(api: ApiClient, ods: str) -> None:
 @behaviour(
     area=AREA,
     feature=FEATURE,
-    story="A page that is not a positive whole number is refused: 400 'page must be a positive non-zero integer'",
+    story="A page that is not a positive whole number is refused: 400 "
+    "'page must be a positive non-zero integer'",
     section=SECTION,
     ref="api-behaviour §1.5, §4.6 rule 5; upstream-tests §3.13 (test_400_invalid_page)",
 )
@@ -229,6 +245,7 @@ def test_invalid_page_is_refused(api: ApiClient, page: str) -> None:
     ref="api-behaviour §1.5; upstream-tests §3.13 (page not found)",
 )
 def test_page_beyond_the_data_is_not_found(api: ApiClient) -> None:
+    _expect.note_known_discrepancy("D8", REPORT_NOT_FOUND_DISCREPANCY)
     _expect.expect_error(fetch(api, KNOWN_ODS, "1000"), 404, "nhsapp_report_not_found")
 
 

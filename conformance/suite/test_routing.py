@@ -14,6 +14,7 @@ from conformance.client import ApiClient
 from conformance.environments import Environment
 from conformance.suite._bodies import message
 from conformance.suite._expect import (
+    DISCREPANCY_HEAD_GET_MESSAGE,
     GET_MESSAGE,
     JSONAPI,
     UNKNOWN_MESSAGE_ID,
@@ -23,6 +24,7 @@ from conformance.suite._expect import (
     expect_error,
     expect_status,
     new_correlation_id,
+    note_known_discrepancy,
     send,
 )
 from conformance.suite._labels import behaviour
@@ -172,6 +174,11 @@ def test_double_slash_is_collapsed(api: ApiClient) -> None:
     ref="api-behaviour §1.4, §3.7, §7.9",
 )
 def test_head_get_message(api: ApiClient, notify_environment: Environment) -> None:
+    note_known_discrepancy(
+        DISCREPANCY_HEAD_GET_MESSAGE,
+        "the contract describes only GET; the gateway's route table also allows HEAD but documents no "
+        "result for it. This test holds HEAD to GET's status with an empty body.",
+    )
     get = send(api, GET_MESSAGE, notify_environment)
     expect_error(get, 404, "not_found")
     corr = new_correlation_id()

@@ -12,11 +12,13 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from conformance.reference.server import RunningReference
+from conformance.reference.server import ReferenceConfig, RunningReference, start
 from tests.reference import upstream_assertions as up
 
 # The sandbox's simulated upstream timeout is 10 s; a /_timeout asking for longer must give up by then.
 SIMULATED_TIMEOUT_BUDGET_S = 11.0
+# A second sandbox with a short upstream timeout runs the same path in a fraction of a second.
+SHORT_UPSTREAM_TIMEOUT_S = 0.3
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +30,12 @@ def http() -> Iterator[httpx.Client]:
 @pytest.fixture(scope="module")
 def base(sandbox_server: RunningReference) -> str:
     return sandbox_server.base_url
+
+
+@pytest.fixture(scope="module")
+def impatient_base() -> Iterator[str]:
+    with start(ReferenceConfig(mode="sandbox", upstream_timeout_s=SHORT_UPSTREAM_TIMEOUT_S)) as server:
+        yield server.base_url
 
 
 by_correlation = pytest.mark.parametrize("correlation_id", up.CORRELATION_IDS, ids=up.correlation_label)
@@ -90,6 +98,7 @@ def test_504_timeout(http: httpx.Client, base: str, correlation_id: str | None) 
     up.assert_error(response, 504, up.SERVICE_TIMEOUT, correlation_id)
 
 
+@pytest.mark.slow
 @by_correlation
 def test_504_timeout_simulate(http: httpx.Client, base: str, correlation_id: str | None) -> None:
     """Asking the backend to sleep 13 s trips the 10 s upstream timeout; the answer must not take 13 s."""
@@ -100,6 +109,32 @@ def test_504_timeout_simulate(http: httpx.Client, base: str, correlation_id: str
     elapsed = time.monotonic() - started
     up.assert_error(response, 504, up.SERVICE_TIMEOUT, correlation_id)
     assert elapsed < SIMULATED_TIMEOUT_BUDGET_S, f"took {elapsed:.1f} s"
+
+
+def test_timeout_within_upstream_timeout_succeeds(http: httpx.Client, impatient_base: str) -> None:
+    """Beyond upstream: a sleep shorter than the upstream timeout is simply waited out, 200 `{}`."""
+    response = up.send(http, "GET", f"{impatient_base}/_timeout", params={"sleep": "50"})
+    assert response.status_code == 200, up.describe(response)
+    assert response.json() == {}
+    up.assert_correlation_id(response, None)
+
+
+@by_correlation
+def test_504_timeout_beyond_short_upstream_timeout(
+    http: httpx.Client, impatient_base: str, correlation_id: str | None
+) -> None:
+    """Beyond upstream: the 13 s case in miniature, so the fast run covers the 504 path and its timing."""
+    started = time.monotonic()
+    response = up.send(
+        http,
+        "GET",
+        f"{impatient_base}/_timeout",
+        up.with_correlation(correlation_id),
+        params={"sleep": "5000"},
+    )
+    elapsed = time.monotonic() - started
+    up.assert_error(response, 504, up.SERVICE_TIMEOUT, correlation_id)
+    assert elapsed < SHORT_UPSTREAM_TIMEOUT_S + 1.0, f"took {elapsed:.1f} s"
 
 
 @by_correlation
