@@ -135,6 +135,14 @@ class SignedJWTAuth(httpx.Auth):
             return None
         return token.value
 
+    def token(self, client: httpx.Client) -> str:
+        """A valid access token, fetched through ``client`` when none is cached (for schemathesis auth)."""
+        with self._lock:
+            current = self._current()
+            if current is None:
+                current = self._accept_token(client.send(self.token_request(), auth=None))
+            return current
+
     def invalidate(self) -> None:
         with self._lock:
             self._token = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-_TEN_DIGITS = re.compile(r"^\d{10}$")
+_TEN_DIGITS = re.compile(r"[0-9]{10}")
 
 
 def check_digit(first_nine: str) -> int | None:
@@ -16,6 +16,6 @@ def check_digit(first_nine: str) -> int | None:
 
 def is_valid(value: object) -> bool:
     """True for a string of ten digits whose last digit is the Modulus 11 check digit."""
-    if not isinstance(value, str) or not _TEN_DIGITS.match(value):
+    if not isinstance(value, str) or not _TEN_DIGITS.fullmatch(value):
         return False
     return check_digit(value[:9]) == int(value[9])

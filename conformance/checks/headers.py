@@ -54,7 +54,8 @@ def check_standard_headers(exchange: Exchange) -> list[Violation]:
 
 
 def _check_correlation_id(exchange: Exchange, out: list[Violation]) -> None:
-    sent = exchange.request_headers.get("x-correlation-id")
+    # An empty header counts as absent: the gateway falls back to its own message id for a falsy value.
+    sent = exchange.request_headers.get("x-correlation-id") or None
     received = exchange.response_headers.get("x-correlation-id")
     if sent is not None:
         if received is None:

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -60,6 +60,8 @@ class _Endpoint:
         ctx = build_context(Request(scope, receive), self.config)
         try:
             reply = await self.handler(ctx)
+        except ClientDisconnect:
+            return  # nobody is left to answer
         except Exception:
             logger.exception("reference API failed on %s %s", ctx.method, ctx.path)
             reply = problem_reply(ctx, Problem(INTERNAL_SERVER_ERROR))

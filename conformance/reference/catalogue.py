@@ -30,6 +30,8 @@ class ErrorKind:
 
 
 ROUTING_PLAN_POINTER = "/data/attributes/routingPlanId"
+#: the gateway sends this ``Retry-After`` with every CM_RETRY_TOO_EARLY
+RETRY_AFTER_TOO_EARLY = "300"
 MESSAGES_POINTER = "/data/attributes/messages"
 
 MISSING_VALUE = ErrorKind(
@@ -258,6 +260,7 @@ CATALOGUE: tuple[ErrorKind, ...] = (
     SERVICE_UNAVAILABLE,
     GATEWAY_TIMEOUT,
 )
+
 
 @dataclass(frozen=True)
 class Problem:

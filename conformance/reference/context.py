@@ -23,9 +23,8 @@ _PROCESS_TAG = f"{os.getpid() % 100_000:05d}"
 
 def new_message_id() -> str:
     """A gateway message id shaped like Apigee's (``rrt-<19 digits>-c-geu2-<5>-<7>-<n>``)."""
-    digits = "".join(secrets.choice("0123456789") for _ in range(19))
     sequence = next(_SEQUENCE) % 10_000_000
-    return f"rrt-{digits}-c-geu2-{_PROCESS_TAG}-{sequence:07d}-1"
+    return f"rrt-{secrets.randbelow(10**19):019d}-c-geu2-{_PROCESS_TAG}-{sequence:07d}-1"
 
 
 @dataclass

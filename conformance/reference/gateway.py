@@ -37,6 +37,7 @@ from conformance.reference.catalogue import (
     NOT_ACCEPTABLE,
     QUOTA,
     REQUEST_TIMEOUT,
+    RETRY_AFTER_TOO_EARLY,
     RETRY_TOO_EARLY,
     SERVICE_BAN,
     SERVICE_UNAVAILABLE,
@@ -60,7 +61,6 @@ CORS_ALLOW_HEADERS = (
 CORS_ALLOW_METHODS = "GET, PUT, POST, PATCH, DELETE"
 CORS_MAX_AGE = "3628800"
 RETRY_AFTER_QUOTA = "5"
-RETRY_AFTER_TOO_EARLY = "300"
 #: Apigee's own payload ceiling: anything bigger is refused before validation
 HARD_BODY_LIMIT = TEN_MIB
 

@@ -15,6 +15,7 @@ from conformance.reference.catalogue import (
     INVALID_VALUE,
     MISSING_ROUTING_PLAN_TEMPLATE,
     NO_SUCH_ROUTING_PLAN,
+    RETRY_AFTER_TOO_EARLY,
     RETRY_TOO_EARLY,
     ROUTING_PLAN_DUPLICATE_TEMPLATES,
     ROUTING_PLAN_POINTER,
@@ -24,7 +25,6 @@ from conformance.reference.config import Mode
 
 PLAN_CREATED_DATE = "2022-01-01T00:00:00.000Z"
 SANDBOX_PLAN_NAME = "routing-plan-name"
-RETRY_AFTER_TOO_EARLY = "300"
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 import jwt
@@ -283,7 +284,7 @@ def field_error(kind: str, pointer: str) -> dict[str, object]:
     return error
 
 
-def with_detail(expected: dict[str, object], detail: str, **source: str) -> dict[str, object]:
+def with_detail(expected: Mapping[str, object], detail: str, **source: str) -> dict[str, object]:
     """A copy of an expected error with another detail (and source) - backend-supplied texts."""
     changed = dict(expected, detail=detail)
     if source:
@@ -304,12 +305,12 @@ def assert_standard_headers(response: httpx.Response, correlation_id: str | None
 
 
 def assert_errors(
-    response: httpx.Response, status: int, expected: list[dict[str, object]]
-) -> list[dict[str, object]]:
+    response: httpx.Response, status: int, expected: Sequence[Mapping[str, object]]
+) -> list[dict[str, Any]]:
     """Status, standard headers and exactly these errors in this order, ids ``<rrt id>.<index>``."""
     assert response.status_code == status, response.text
     assert_standard_headers(response, response.request.headers.get("x-correlation-id"))
-    errors = response.json()["errors"]
+    errors: list[dict[str, Any]] = response.json()["errors"]
     generated = (
         response.headers["x-correlation-id"] if "x-correlation-id" not in response.request.headers else None
     )
@@ -319,11 +320,11 @@ def assert_errors(
         assert prefix.startswith("rrt-")
         if generated is not None:
             assert prefix == generated
-    assert errors == expected
+    assert errors == [dict(error) for error in expected]
     return errors
 
 
-def assert_error(response: httpx.Response, status: int, expected: dict[str, object]) -> None:
+def assert_error(response: httpx.Response, status: int, expected: Mapping[str, object]) -> None:
     """Exactly one error, equal to ``expected`` once its id is checked and dropped."""
     assert_errors(response, status, [expected])
 
@@ -353,13 +354,13 @@ def batch_message(**fields: object) -> dict[str, object]:
 
 
 def batch_body(
-    count: int = 3, *, messages: list[object] | None = None, **attributes: object
+    count: int = 3, *, messages: Sequence[object] | None = None, **attributes: object
 ) -> dict[str, object]:
     """A valid batch body with ``count`` messages (or the given ``messages``)."""
     base: dict[str, object] = {
         "routingPlanId": GLOBAL_NHSAPP_PLAN,
         "messageBatchReference": str(uuid.uuid4()),
-        "messages": messages if messages is not None else [batch_message() for _ in range(count)],
+        "messages": list(messages) if messages is not None else [batch_message() for _ in range(count)],
     }
     base.update(attributes)
     return {"data": {"type": "MessageBatch", "attributes": {k: v for k, v in base.items() if v is not ...}}}

@@ -214,8 +214,12 @@ def test_iss_and_sub_must_be_the_registered_api_key(
     other_credentials: ClientCredentials,
     claim: str,
 ) -> None:
-    overrides: dict[str, object] = {claim: other_credentials.api_key}
-    assertion = client_assertion(integration_credentials, integration_server.token_url, **overrides)
+    url, wrong = integration_server.token_url, other_credentials.api_key
+    assertion = (
+        client_assertion(integration_credentials, url, iss=wrong)
+        if claim == "iss"
+        else client_assertion(integration_credentials, url, sub=wrong)
+    )
     assert_token_error(
         token_request(integration_server, client_assertion=assertion), "invalid_client", "'iss' and 'sub'"
     )
@@ -236,7 +240,7 @@ def test_alg_none_is_refused(
 ) -> None:
     assertion = jwt.encode(
         _claims(integration_credentials, integration_server),
-        None,
+        "",
         algorithm="none",
         headers={"kid": integration_credentials.kid},
     )

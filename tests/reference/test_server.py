@@ -86,6 +86,7 @@ SERVE_SCRIPT = textwrap.dedent(
 @pytest.mark.parametrize(("mode", "signum"), [("sandbox", signal.SIGINT), ("integration", signal.SIGTERM)])
 def test_serve_stops_cleanly_on_signals(mode: str, signum: signal.Signals) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    launched = time.perf_counter()
     process = subprocess.Popen(
         [sys.executable, "-c", SERVE_SCRIPT, mode],
         stdout=subprocess.PIPE,
@@ -98,6 +99,8 @@ def test_serve_stops_cleanly_on_signals(mode: str, signum: signal.Signals) -> No
         assert process.stdout is not None
         base_url = process.stdout.readline().strip()
         assert base_url.startswith("http://127.0.0.1:"), base_url
+        cold_start = time.perf_counter() - launched
+        print(f"\ncold start of `serve` ({mode}, interpreter start included): {cold_start:.2f} s")
         assert httpx.get(base_url + "/_ping").status_code == 200
         process.send_signal(signum)
         stdout, stderr = process.communicate(timeout=20)

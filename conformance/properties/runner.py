@@ -1,0 +1,196 @@
+"""Run one operation's property-based test: schemathesis generates cases, httpx sends them through the
+suite's guarded transport, schemathesis and our checks judge each response, and known discrepancies are
+counted under their names instead of failing the run."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import schemathesis
+from schemathesis.core.failures import Failure, FailureGroup
+from schemathesis.generation.feedback import FeedbackSources
+from schemathesis.pytest._test_builder import build_operation_test
+
+from conformance import redaction
+from conformance.auth import SignedJWTAuth
+from conformance.environments import Budget, Target
+from conformance.errors import ConformanceError
+from conformance.properties import discrepancies, schema
+from conformance.properties.checks import CUSTOM_CHECKS, builtin_checks
+from conformance.spec import Spec
+
+
+@dataclass
+class PropertyOutcome:
+    """What one operation's run did: case counts, statuses seen, known discrepancies, real failures."""
+
+    operation_id: str
+    mode: str
+    seed: int
+    cases: int = 0
+    statuses: Counter[int] = field(default_factory=Counter)
+    known: Counter[str] = field(default_factory=Counter)
+    failures: list[str] = field(default_factory=list)
+    unsendable: int = 0
+    elapsed_s: float = 0.0
+
+    def summary(self) -> str:
+        statuses = ", ".join(f"{code}×{n}" for code, n in sorted(self.statuses.items()))
+        lines = [
+            f"{self.operation_id} ({self.mode}): {self.cases} cases in {self.elapsed_s:.1f} s, seed {self.seed}",
+            f"statuses: {statuses or 'none'}",
+        ]
+        if self.unsendable:
+            lines.append(f"not sent: {self.unsendable} case(s) whose header values are not valid HTTP/1.1")
+        lines += [f"known discrepancy {reason}: {n} case(s)" for reason, n in sorted(self.known.items())]
+        return "\n".join(lines)
+
+
+class _AuthProvider:
+    """Schemathesis auth provider backed by the suite's signed-JWT flow (tokens fetched through the
+    guarded client). Token problems are kept and reported by the test, never raised at collection."""
+
+    auth: SignedJWTAuth
+    http: httpx.Client
+    error: ConformanceError | None = None
+
+    def get(self, case: schemathesis.Case, ctx: schemathesis.AuthContext) -> str | None:
+        try:
+            return self.auth.token(self.http)
+        except ConformanceError as error:
+            type(self).error = error
+            return None
+
+    def set(self, case: schemathesis.Case, data: str, ctx: schemathesis.AuthContext) -> None:
+        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+
+
+def _fresh_references(case: schemathesis.Case) -> None:
+    """Positive cases get unique, non-blank references: the API rejects blank ones and answers a repeat
+    with 422, neither of which the OpenAPI types can express."""
+    body = case.body
+    if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
+        return
+    attributes = body["data"].get("attributes")
+    if not isinstance(attributes, dict):
+        return
+    for key in ("messageReference", "messageBatchReference"):
+        if key in attributes:
+            attributes[key] = f"nc-{uuid.uuid4()}"
+    for message in attributes.get("messages") or []:
+        if isinstance(message, dict) and "messageReference" in message:
+            message["messageReference"] = f"nc-{uuid.uuid4()}"
+
+
+def _request(http: httpx.Client, case: schemathesis.Case, base_url: str) -> httpx.Request:
+    kwargs: dict[str, Any] = case.as_transport_kwargs(base_url=base_url)
+    content: bytes | None = None
+    if "json" in kwargs:
+        content = json.dumps(kwargs["json"]).encode()
+    elif kwargs.get("data") is not None:
+        data = kwargs["data"]
+        content = data.encode() if isinstance(data, str) else bytes(data)
+    request = http.build_request(
+        kwargs["method"], kwargs["url"], params=kwargs.get("params"), content=content
+    )
+    request.headers.pop("Accept", None)
+    for name, value in (kwargs.get("headers") or {}).items():
+        request.headers[name] = str(value)
+    return request
+
+
+def _describe(failure: Failure) -> str:
+    return redaction.redact(f"[{failure.code}] {failure}")
+
+
+class PropertyRunner:
+    """Property tests for one target: one schema per generation mode, shared auth."""
+
+    def __init__(
+        self, spec: Spec, target: Target, budget: Budget, http: httpx.Client, seed: int, *, production: bool
+    ) -> None:
+        self.spec = spec
+        self.target = target
+        self.budget = budget
+        self.http = http
+        self.seed = seed
+        self.production = production
+        self._schemas: dict[str, schemathesis.BaseSchema] = {}
+        self._auth: SignedJWTAuth | None = None
+        if target.auth_required and target.credentials and target.token_url:
+            creds = target.credentials
+            self._auth = SignedJWTAuth.from_key_file(
+                token_url=target.token_url, api_key=creds.api_key, kid=creds.kid, key_path=creds.private_key_path
+            )
+
+    def schema(self, mode: schema.Mode) -> schemathesis.BaseSchema:
+        if mode not in self._schemas:
+            loaded = schema.load(self.spec, self.target, mode=mode, budget=self.budget, seed=self.seed)
+            if self._auth is not None:
+                provider = type("NotifySignedJWT", (_AuthProvider,), {"auth": self._auth, "http": self.http})
+                loaded.auth(refresh_interval=None)(provider)
+            self._schemas[mode] = loaded
+        return self._schemas[mode]
+
+    def run(self, operation_id: str, mode: schema.Mode) -> PropertyOutcome:
+        loaded = self.schema(mode)
+        operation = loaded.find_operation_by_id(operation_id)
+        outcome = PropertyOutcome(operation_id, mode, self.seed)
+        checks = builtin_checks(auth_enforced=self.target.auth_required, production=self.production)
+        provider_errors: list[ConformanceError] = []
+
+        def test(case: schemathesis.Case) -> None:
+            if _AuthProvider.error is not None and not provider_errors:
+                provider_errors.append(_AuthProvider.error)
+            if case.meta is not None and case.meta.generation.mode.is_positive:
+                _fresh_references(case)
+            try:
+                response = self.http.send(_request(self.http, case, self.target.base_url), auth=None)
+            except httpx.LocalProtocolError:
+                # e.g. a generated header value with trailing spaces: not valid HTTP/1.1, so never sent
+                outcome.unsendable += 1
+                return
+            outcome.cases += 1
+            outcome.statuses[response.status_code] += 1
+            try:
+                case.validate_response(response, checks=checks, additional_checks=list(CUSTOM_CHECKS))
+            except FailureGroup as group:
+                unexplained = []
+                for failure in group.exceptions:
+                    rule = discrepancies.classify(failure, operation_id, self.target)
+                    if rule is None:
+                        unexplained.append(failure)
+                    else:
+                        outcome.known[f"{rule.id} ({rule.reason})"] += 1
+                if unexplained:
+                    raise FailureGroup(unexplained) from None
+
+        hypothesis_test = build_operation_test(
+            config=loaded.config,
+            operation=operation,
+            test_func=test,
+            given_kwargs={},
+            feedback=FeedbackSources(),
+        )
+        started = time.monotonic()
+        try:
+            hypothesis_test()
+        except FailureGroup as group:
+            outcome.failures += [_describe(failure) for failure in group.exceptions]
+        except BaseExceptionGroup as groups:
+            for error in groups.exceptions:
+                items = error.exceptions if isinstance(error, BaseExceptionGroup) else (error,)
+                outcome.failures += [
+                    _describe(item) if isinstance(item, Failure) else redaction.redact(f"{type(item).__name__}: {item}")
+                    for item in items
+                ]
+        outcome.elapsed_s = time.monotonic() - started
+        if provider_errors:
+            outcome.failures.insert(0, str(provider_errors[0]))
+        return outcome
