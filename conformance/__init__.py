@@ -27,7 +27,6 @@ __all__ = [
     "Environment",
     "Exchange",
     "ExitCode",
-    "load_private_key",
     "Options",
     "SafetyPolicy",
     "SafetyRefusal",
@@ -37,4 +36,5 @@ __all__ = [
     "TokenEndpointError",
     "UsageError",
     "__version__",
+    "load_private_key",
 ]

@@ -172,4 +172,6 @@ def _describe_refusal(response: httpx.Response, payload: object) -> str:
         detail = ": " + " - ".join(parts) if parts else ""
     elif response.content:
         detail = ": the answer is not JSON"
-    return redaction.redact(f"the token endpoint refused the client assertion (HTTP {response.status_code}){detail}")
+    return redaction.redact(
+        f"the token endpoint refused the client assertion (HTTP {response.status_code}){detail}"
+    )

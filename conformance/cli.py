@@ -14,7 +14,7 @@ from typing import NoReturn
 
 from conformance import environments
 from conformance._version import __version__
-from conformance.errors import ConformanceError, ExitCode, UsageError
+from conformance.errors import ConformanceError, ExitCode
 
 PROG = "notify-conformance"
 
@@ -54,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-k", dest="keyword", help="only tests matching this pytest -k expression")
     run.add_argument("-m", dest="markers", help="only tests matching this pytest -m expression")
     run.add_argument("--max-examples", type=_positive_int, help="examples per property-based test")
+    run.add_argument("--seed", type=_positive_int, help="property-test seed; replays an earlier run")
     run.add_argument("--test-patient", help="production-smoke: the NHS number messages may be sent to")
     run.add_argument("--routing-plan", help="routing plan id for created messages (integration/production)")
     run.add_argument("-q", "--quiet", action="store_true", help="less pytest output")

@@ -7,9 +7,10 @@ It is inert for test runs that request none of its fixtures: the environment is 
 from __future__ import annotations
 
 import contextlib
+import random
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -19,6 +20,9 @@ from conformance.client import ApiClient
 from conformance.environments import Environment, Options, Target
 from conformance.errors import ConformanceError, ExitCode, TargetUnreachable
 from conformance.transport import Recorder, auth_for, build_client
+
+if TYPE_CHECKING:
+    from conformance.properties.runner import PropertyRunner
 
 MARKERS = {
     "area(name)": "the requirement area a test belongs to (auth, negotiation, ...)",
@@ -39,6 +43,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--notify-max-examples", type=int, default=None, help="property-test examples")
     group.addoption("--notify-test-patient", default=None, help="production test patient NHS number")
     group.addoption("--notify-routing-plan", default=None, help="routing plan id for created messages")
+    group.addoption("--notify-seed", type=int, default=None, help="seed for property tests (replays a run)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -76,6 +81,32 @@ class RunState:
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     _clients: dict[str, httpx.Client] = field(default_factory=dict)
     recorder: Recorder = field(default_factory=Recorder)
+    _seed: int | None = None
+    _property_runners: dict[str, PropertyRunner] = field(default_factory=dict)
+
+    @property
+    def seed(self) -> int:
+        """The property-test seed: the user's ``--notify-seed`` or one drawn for this run (reported)."""
+        if self._seed is None:
+            chosen = self.config.getoption("--notify-seed")
+            self._seed = chosen if chosen is not None else random.randrange(2**32)
+        return self._seed
+
+    def property_runner(self, target: Target) -> PropertyRunner:
+        if target.kind not in self._property_runners:
+            from conformance.properties.runner import PropertyRunner
+            from conformance.spec import load_spec
+
+            env = self.environment
+            self._property_runners[target.kind] = PropertyRunner(
+                load_spec(),
+                target,
+                env.budget,
+                self.http(target),
+                self.seed,
+                production=env.name == "production-smoke",
+            )
+        return self._property_runners[target.kind]
 
     def options(self) -> Options:
         get = self.config.getoption
@@ -173,6 +204,26 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("target", params, scope="function")
 
 
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    state = config.stash.get(_STATE, None)
+    if state is not None and state._property_runners:
+        terminalreporter.write_line(
+            f"notify-conformance: property-test seed {state.seed} (replay with --seed {state.seed})"
+        )
+
+
+@pytest.fixture(scope="session")
+def notify_seed(request: pytest.FixtureRequest) -> int:
+    """The seed property tests use (``--notify-seed`` replays a run)."""
+    return request.config.stash[_STATE].seed
+
+
+@pytest.fixture
+def property_runner(request: pytest.FixtureRequest, target: Target) -> PropertyRunner:
+    """Property-based testing for the test's target (schemathesis + hypothesis, httpx transport)."""
+    return request.config.stash[_STATE].property_runner(target)
+
+
 @pytest.fixture(scope="session")
 def notify_environment(request: pytest.FixtureRequest) -> Environment:
     """The resolved environment of this run."""
@@ -202,11 +253,12 @@ def extra_api(request: pytest.FixtureRequest, target: Target) -> Iterator[Any]:
             credentials=creds,
             auth_required=True,
         )
-        client = build_client(policy=state.environment.safety, recorder=state.recorder, auth=auth_for(special))
+        client = build_client(
+            policy=state.environment.safety, recorder=state.recorder, auth=auth_for(special)
+        )
         opened.append(client)
         return ApiClient(special, client, state.recorder)
 
     yield make
     for client in opened:
         client.close()
-

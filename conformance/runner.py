@@ -56,6 +56,7 @@ def pytest_args(options: Options, args: argparse.Namespace, reports: Path) -> li
         ("--notify-max-examples", options.max_examples),
         ("--notify-test-patient", options.test_patient),
         ("--notify-routing-plan", options.routing_plan_id),
+        ("--notify-seed", getattr(args, "seed", None)),
         ("-k", args.keyword),
         ("-m", args.markers),
     ):

@@ -36,7 +36,9 @@ class GuardedTransport(httpx.BaseTransport):
         try:
             return self._inner.handle_request(request)
         except httpx.TimeoutException as error:
-            raise TargetUnreachable(f"{request.url.host} did not answer in time ({type(error).__name__})") from None
+            raise TargetUnreachable(
+                f"{request.url.host} did not answer in time ({type(error).__name__})"
+            ) from None
         except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ProxyError) as error:
             raise TargetUnreachable(f"cannot reach {request.url.host}:{request.url.port}: {error}") from None
 

@@ -21,23 +21,27 @@ CheckFunction = Callable[..., Any]
 def exchange_from_schemathesis(response: schemathesis.Response) -> Exchange:
     """Adapt a schemathesis response (and the request it carries) to our :class:`Exchange`."""
     request = response.request
-    body = request.body or b""
+    body: Any = request.body or b""
     return Exchange(
         method=str(request.method),
         url=str(request.url),
-        request_headers=httpx.Headers(dict(request.headers)),
+        request_headers=httpx.Headers({name: str(value) for name, value in request.headers.items()}),
         request_body=body.encode() if isinstance(body, str) else bytes(body),
         status=response.status_code,
-        response_headers=httpx.Headers([(name, value) for name, values in response.headers.items() for value in values]),
+        response_headers=httpx.Headers(
+            [(name, value) for name, values in response.headers.items() for value in values]
+        ),
         response_body=response.content,
         elapsed_ms=response.elapsed * 1000,
     )
 
 
 @schemathesis.check
-def notify_document_rules(ctx: schemathesis.CheckContext, response: schemathesis.Response, case: schemathesis.Case) -> None:
+def notify_document_rules(ctx: schemathesis.CheckContext, response: schemathesis.Response, case: Any) -> None:
     """JSON:API document, error object, standard header and content-type rules (``conformance.checks``)."""
-    violations = [v for v in check_exchange(exchange_from_schemathesis(response)) if v.severity is Severity.ERROR]
+    violations = [
+        v for v in check_exchange(exchange_from_schemathesis(response)) if v.severity is Severity.ERROR
+    ]
     if violations:
         raise AssertionError("\n".join(f"{v.code} {v.title}: {v.detail}" for v in violations))
 

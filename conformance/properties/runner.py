@@ -14,16 +14,22 @@ from typing import Any
 import httpx
 import schemathesis
 from schemathesis.core.failures import Failure, FailureGroup
+from schemathesis.generation.case import Case as _Case
 from schemathesis.generation.feedback import FeedbackSources
 from schemathesis.pytest._test_builder import build_operation_test
+from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from conformance import redaction
 from conformance.auth import SignedJWTAuth
 from conformance.environments import Budget, Target
 from conformance.errors import ConformanceError
-from conformance.properties import discrepancies, schema
+from conformance.properties import discrepancies
+from conformance.properties import schema as schema_loader
 from conformance.properties.checks import CUSTOM_CHECKS, builtin_checks
+from conformance.properties.schema import Mode
 from conformance.spec import Spec
+
+Case = _Case[Any]
 
 
 @dataclass
@@ -43,7 +49,8 @@ class PropertyOutcome:
     def summary(self) -> str:
         statuses = ", ".join(f"{code}×{n}" for code, n in sorted(self.statuses.items()))
         lines = [
-            f"{self.operation_id} ({self.mode}): {self.cases} cases in {self.elapsed_s:.1f} s, seed {self.seed}",
+            f"{self.operation_id} ({self.mode}): {self.cases} cases in {self.elapsed_s:.1f} s, "
+            f"seed {self.seed}",
             f"statuses: {statuses or 'none'}",
         ]
         if self.unsendable:
@@ -60,21 +67,21 @@ class _AuthProvider:
     http: httpx.Client
     error: ConformanceError | None = None
 
-    def get(self, case: schemathesis.Case, ctx: schemathesis.AuthContext) -> str | None:
+    def get(self, case: Case, ctx: schemathesis.AuthContext) -> str | None:
         try:
             return self.auth.token(self.http)
         except ConformanceError as error:
             type(self).error = error
             return None
 
-    def set(self, case: schemathesis.Case, data: str, ctx: schemathesis.AuthContext) -> None:
-        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+    def set(self, case: Case, data: str, ctx: schemathesis.AuthContext) -> None:
+        case.headers["Authorization"] = f"Bearer {data}"
 
 
-def _fresh_references(case: schemathesis.Case) -> None:
+def _fresh_references(case: Case) -> None:
     """Positive cases get unique, non-blank references: the API rejects blank ones and answers a repeat
     with 422, neither of which the OpenAPI types can express."""
-    body = case.body
+    body: Any = case.body
     if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
         return
     attributes = body["data"].get("attributes")
@@ -88,7 +95,7 @@ def _fresh_references(case: schemathesis.Case) -> None:
             message["messageReference"] = f"nc-{uuid.uuid4()}"
 
 
-def _request(http: httpx.Client, case: schemathesis.Case, base_url: str) -> httpx.Request:
+def _request(http: httpx.Client, case: Case, base_url: str) -> httpx.Request:
     kwargs: dict[str, Any] = case.as_transport_kwargs(base_url=base_url)
     content: bytes | None = None
     if "json" in kwargs:
@@ -105,8 +112,24 @@ def _request(http: httpx.Client, case: schemathesis.Case, base_url: str) -> http
     return request
 
 
-def _describe(failure: Failure) -> str:
-    return redaction.redact(f"[{failure.code}] {failure}")
+def _reproduction(case: Case, failures: list[Failure], base_url: str) -> str:
+    titles = "; ".join(f"[{failure.code}] {failure.title}" for failure in failures)
+    return f"{titles}\n\nReproduce with:\n\n    {case.as_curl_command(base_url=base_url)}"
+
+
+def _describe_group(error: BaseExceptionGroup[BaseException]) -> list[str]:
+    """Readable, redacted text for each distinct failure, with its curl reproduction line."""
+    if isinstance(error, FailureGroup):
+        curl = error.message.partition("Reproduce with:")[2].strip()
+        suffix = f"\n\nReproduce with:\n    {curl}" if curl else ""
+        return [redaction.redact(f"[{failure.code}] {failure}{suffix}") for failure in error.exceptions]
+    described: list[str] = []
+    for item in error.exceptions:
+        if isinstance(item, BaseExceptionGroup):
+            described += _describe_group(item)
+        else:
+            described.append(redaction.redact(f"{type(item).__name__}: {item}"))
+    return described
 
 
 class PropertyRunner:
@@ -121,31 +144,34 @@ class PropertyRunner:
         self.http = http
         self.seed = seed
         self.production = production
-        self._schemas: dict[str, schemathesis.BaseSchema] = {}
+        self._schemas: dict[str, OpenApiSchema] = {}
         self._auth: SignedJWTAuth | None = None
         if target.auth_required and target.credentials and target.token_url:
             creds = target.credentials
             self._auth = SignedJWTAuth.from_key_file(
-                token_url=target.token_url, api_key=creds.api_key, kid=creds.kid, key_path=creds.private_key_path
+                token_url=target.token_url,
+                api_key=creds.api_key,
+                kid=creds.kid,
+                key_path=creds.private_key_path,
             )
 
-    def schema(self, mode: schema.Mode) -> schemathesis.BaseSchema:
+    def schema(self, mode: Mode) -> OpenApiSchema:
         if mode not in self._schemas:
-            loaded = schema.load(self.spec, self.target, mode=mode, budget=self.budget, seed=self.seed)
+            loaded = schema_loader.load(self.spec, self.target, mode=mode, budget=self.budget, seed=self.seed)
             if self._auth is not None:
                 provider = type("NotifySignedJWT", (_AuthProvider,), {"auth": self._auth, "http": self.http})
                 loaded.auth(refresh_interval=None)(provider)
             self._schemas[mode] = loaded
         return self._schemas[mode]
 
-    def run(self, operation_id: str, mode: schema.Mode) -> PropertyOutcome:
+    def run(self, operation_id: str, mode: Mode) -> PropertyOutcome:
         loaded = self.schema(mode)
         operation = loaded.find_operation_by_id(operation_id)
         outcome = PropertyOutcome(operation_id, mode, self.seed)
         checks = builtin_checks(auth_enforced=self.target.auth_required, production=self.production)
         provider_errors: list[ConformanceError] = []
 
-        def test(case: schemathesis.Case) -> None:
+        def test(case: Case) -> None:
             if _AuthProvider.error is not None and not provider_errors:
                 provider_errors.append(_AuthProvider.error)
             if case.meta is not None and case.meta.generation.mode.is_positive:
@@ -169,7 +195,9 @@ class PropertyRunner:
                     else:
                         outcome.known[f"{rule.id} ({rule.reason})"] += 1
                 if unexplained:
-                    raise FailureGroup(unexplained) from None
+                    raise FailureGroup(
+                        unexplained, _reproduction(case, unexplained, self.target.base_url)
+                    ) from None
 
         hypothesis_test = build_operation_test(
             config=loaded.config,
@@ -181,15 +209,8 @@ class PropertyRunner:
         started = time.monotonic()
         try:
             hypothesis_test()
-        except FailureGroup as group:
-            outcome.failures += [_describe(failure) for failure in group.exceptions]
-        except BaseExceptionGroup as groups:
-            for error in groups.exceptions:
-                items = error.exceptions if isinstance(error, BaseExceptionGroup) else (error,)
-                outcome.failures += [
-                    _describe(item) if isinstance(item, Failure) else redaction.redact(f"{type(item).__name__}: {item}")
-                    for item in items
-                ]
+        except BaseExceptionGroup as error:
+            outcome.failures += _describe_group(error)
         outcome.elapsed_s = time.monotonic() - started
         if provider_errors:
             outcome.failures.insert(0, str(provider_errors[0]))

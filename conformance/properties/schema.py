@@ -11,6 +11,7 @@ import copy
 from typing import Any, Literal
 
 import schemathesis
+from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from conformance.environments import Budget, Target
 from conformance.properties import strategies
@@ -50,12 +51,13 @@ def property_document(spec: Spec) -> dict[str, Any]:
     return document
 
 
-def load(spec: Spec, target: Target, *, mode: Mode, budget: Budget, seed: int) -> schemathesis.BaseSchema:
+def load(spec: Spec, target: Target, *, mode: Mode, budget: Budget, seed: int) -> OpenApiSchema:
     """A schemathesis schema configured for ``target``'s environment budget and one generation mode."""
     register_formats(target)
     config = schemathesis.Config.from_dict(
         {
             "seed": seed,
+            "base-url": target.base_url,
             "warnings": False,
             "generation": {
                 "mode": mode,
@@ -71,7 +73,7 @@ def load(spec: Spec, target: Target, *, mode: Mode, budget: Budget, seed: int) -
                     **({} if budget.undeclared_methods else {"unexpected-methods": []}),
                 },
                 "fuzzing": {"enabled": True},
-                "stateful": {"enabled": False},
+                "stateful": {"enabled": True, "max-steps": 10},
             },
             "checks": {
                 "positive_data_acceptance": {"expected-statuses": POSITIVE_ACCEPTED},
@@ -79,4 +81,6 @@ def load(spec: Spec, target: Target, *, mode: Mode, budget: Budget, seed: int) -
             },
         }
     )
-    return schemathesis.openapi.from_dict(property_document(spec), config=config)
+    loaded = schemathesis.openapi.from_dict(property_document(spec), config=config)
+    assert isinstance(loaded, OpenApiSchema)
+    return loaded

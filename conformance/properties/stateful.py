@@ -13,7 +13,7 @@ from schemathesis.core.failures import FailureGroup
 
 from conformance.properties import discrepancies
 from conformance.properties.checks import CUSTOM_CHECKS
-from conformance.properties.runner import PropertyOutcome, PropertyRunner, _fresh_references, _request
+from conformance.properties.runner import Case, PropertyOutcome, PropertyRunner, _fresh_references, _request
 
 
 def run_stateful(runner: PropertyRunner, *, steps: int = 10) -> PropertyOutcome:
@@ -23,7 +23,7 @@ def run_stateful(runner: PropertyRunner, *, steps: int = 10) -> PropertyOutcome:
     base = loaded.as_state_machine()
 
     class NotifyStateMachine(base):  # type: ignore[misc, valid-type]
-        def call(self, case: schemathesis.Case, **kwargs: Any) -> schemathesis.Response:
+        def call(self, case: Case, **kwargs: Any) -> schemathesis.Response:
             _fresh_references(case)
             response = runner.http.send(_request(runner.http, case, runner.target.base_url), auth=None)
             outcome.cases += 1
@@ -31,7 +31,7 @@ def run_stateful(runner: PropertyRunner, *, steps: int = 10) -> PropertyOutcome:
             return schemathesis.Response.from_any(response)
 
         def validate_response(
-            self, response: schemathesis.Response, case: schemathesis.Case, additional_checks: Any = None, **kwargs: Any
+            self, response: schemathesis.Response, case: Case, additional_checks: Any = None, **kwargs: Any
         ) -> None:
             try:
                 super().validate_response(response, case, additional_checks=list(CUSTOM_CHECKS), **kwargs)

@@ -17,7 +17,9 @@ import pytest
 URL_LINE = re.compile(r"listening on (http://\S+/comms)")
 
 
-def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
     """Run ``notify-conformance ARGS`` and wait for it."""
     return subprocess.run(
         [sys.executable, "-m", "conformance", *args],

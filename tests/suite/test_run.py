@@ -26,13 +26,15 @@ def test_local_run_passes_and_writes_reports(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_sandbox_profile_against_serve(served_sandbox: Served, tmp_path: Path) -> None:
-    result = cli("run", "--env", "sandbox", "--base-url", served_sandbox.base_url, "--reports", str(tmp_path), "-q")
+    result = cli(
+        "run", "--env", "sandbox", "--base-url", served_sandbox.base_url, "--reports", str(tmp_path), "-q"
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
 
 
 @pytest.mark.slow
 def test_integration_profile_against_serve(served_integration: tuple[Served, Path], tmp_path: Path) -> None:
-    served, credentials_file = served_integration
+    _, credentials_file = served_integration
     creds = json.loads(credentials_file.read_text())
     env = {
         "NOTIFY_API_KEY": creds["api_key"],
@@ -57,9 +59,22 @@ def test_integration_profile_against_serve(served_integration: tuple[Served, Pat
 
 
 @pytest.mark.slow
-def test_a_nonconformant_target_fails_with_exit_1(served_integration: tuple[Served, Path], tmp_path: Path) -> None:
+def test_a_nonconformant_target_fails_with_exit_1(
+    served_integration: tuple[Served, Path], tmp_path: Path
+) -> None:
     """The sandbox profile against an auth-enforcing server: every call gets 401, so conformance fails."""
     served, _ = served_integration
-    result = cli("run", "--env", "sandbox", "--base-url", served.base_url, "-k", "negotiation", "--reports", str(tmp_path), "-q")
+    result = cli(
+        "run",
+        "--env",
+        "sandbox",
+        "--base-url",
+        served.base_url,
+        "-k",
+        "negotiation",
+        "--reports",
+        str(tmp_path),
+        "-q",
+    )
     assert result.returncode == 1, result.stdout[-2000:]
     assert "failed" in result.stdout

@@ -12,7 +12,20 @@ def test_valid_numbers(value: str) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["9990548608", "9990548609\n", "９９９０５４８６０９", "999054860", "99905486090", "abcdefghij", "", None, 9990548609, [], {}, 0.1],
+    [
+        "9990548608",
+        "9990548609\n",
+        "９９９０５４８６０９",
+        "999054860",
+        "99905486090",
+        "abcdefghij",
+        "",
+        None,
+        9990548609,
+        [],
+        {},
+        0.1,
+    ],
     ids=repr,
 )
 def test_invalid_numbers(value: object) -> None:

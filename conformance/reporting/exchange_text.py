@@ -1,0 +1,134 @@
+"""One recorded HTTP exchange as text a person can read in the report: the request (method, URL, headers,
+body and a curl line that replays it) and the response (status, headers, body).
+
+Everything shown passes through :mod:`conformance.redaction` first, and bodies are cut to a preview, so a
+5 MB batch cannot swell the single-file HTML and a secret cannot reach the page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http
+import json
+import shlex
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from conformance import redaction
+from conformance.exchange import Exchange
+
+#: How much of a body the report shows (after pretty-printing); the rest is summarised in one line.
+BODY_PREVIEW_CHARS = 16 * 1024
+
+#: Headers curl works out for itself; repeating them would only make the replay line wrong when edited.
+_CURL_SKIPS = frozenset({"host", "content-length"})
+
+
+@dataclass(frozen=True)
+class ExchangeText:
+    """The three strings the report shows for one exchange."""
+
+    title: str
+    request: str
+    response: str
+
+    @property
+    def size(self) -> int:
+        return len(self.request) + len(self.response)
+
+
+def describe_exchange(exchange: Exchange, preview_chars: int = BODY_PREVIEW_CHARS) -> ExchangeText:
+    """Readable, redacted, size-capped text for ``exchange``."""
+    request_headers = redaction.redact_headers(exchange.request_headers.multi_items())
+    response_headers = redaction.redact_headers(exchange.response_headers.multi_items())
+    url = redaction.redact(exchange.url)
+    request_body = _Body.of(exchange.request_body, exchange.request_headers.get("content-type", ""), preview_chars)
+    response_body = _Body.of(
+        exchange.response_body, exchange.response_headers.get("content-type", ""), preview_chars
+    )
+    request = "\n".join(
+        [
+            f"{exchange.method} {url}",
+            *_header_lines(request_headers),
+            "",
+            request_body.shown,
+            "",
+            "Replay with curl (put your own token where the report shows [REDACTED]):",
+            _curl(exchange.method, url, request_headers, request_body),
+        ]
+    )
+    response = "\n".join(
+        [f"HTTP {exchange.status} {_reason(exchange.status)}".rstrip(), *_header_lines(response_headers)]
+        + ["", response_body.shown]
+    )
+    return ExchangeText(title=_title(exchange, url), request=request, response=response)
+
+
+def _title(exchange: Exchange, url: str) -> str:
+    parts = urlsplit(url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    timing = f" ({exchange.elapsed_ms:.0f} ms)" if exchange.elapsed_ms else ""
+    return f"{exchange.method} {path or '/'} \u2192 {exchange.status} {_reason(exchange.status)}".rstrip() + timing
+
+
+def _reason(status: int) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def _header_lines(headers: list[tuple[str, str]]) -> list[str]:
+    return [f"{name}: {value}" for name, value in headers]
+
+
+@dataclass(frozen=True)
+class _Body:
+    """A body as the report shows it; ``replayable`` is the exact redacted text when it is short enough."""
+
+    shown: str
+    replayable: str | None
+
+    @classmethod
+    def of(cls, raw: bytes, content_type: str, preview_chars: int) -> _Body:
+        if not raw:
+            return cls("(no body)", "")
+        size = f"{len(raw):,} bytes, sha256 {hashlib.sha256(raw).hexdigest()}"
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return cls(f"(binary body not shown: {size})", None)
+        # redact the whole text before cutting it, so a secret straddling the cut cannot survive half-shown
+        exact = redaction.redact(text)
+        replayable = exact if len(exact) <= preview_chars else None
+        shown = _pretty(exact, content_type) if replayable is not None else exact
+        if len(shown) <= preview_chars:
+            return cls(shown, replayable)
+        hidden = len(shown) - preview_chars
+        note = f"\n\u2026 [{hidden:,} more characters not shown; the whole body is {size}]"
+        return cls(shown[:preview_chars] + note, replayable)
+
+
+def _pretty(text: str, content_type: str) -> str:
+    """Indent JSON so nested error objects are readable; anything else is shown as sent."""
+    if "json" not in content_type.lower() and not text.lstrip().startswith(("{", "[")):
+        return text
+    try:
+        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+    except ValueError:
+        return text
+
+
+def _curl(method: str, url: str, headers: list[tuple[str, str]], body: _Body) -> str:
+    parts = ["curl -i"]
+    if method == "HEAD":
+        parts.append("--head")
+    elif method != "GET" or body.replayable:
+        parts.append(f"-X {shlex.quote(method)}")
+    parts.append(shlex.quote(url))
+    parts += [f"-H {shlex.quote(f'{name}: {value}')}" for name, value in headers if name.lower() not in _CURL_SKIPS]
+    if body.replayable:
+        parts.append(f"--data-raw {shlex.quote(body.replayable)}")
+    elif body.replayable is None:
+        parts.append("--data-binary @body  # the body is too large or not text: save it to a file named body")
+    return " \\\n  ".join(parts)

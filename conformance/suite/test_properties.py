@@ -1,0 +1,85 @@
+"""Property-based conformance: every operation of ``specs/notify-api.yaml`` exercised with generated
+requests (schemathesis + hypothesis), positive and negative, each response judged by the contract
+(status, content type, headers, schema, acceptance of valid and rejection of invalid data, auth) and by
+our JSON:API and header rules. Known contract-versus-gateway discrepancies are counted by name in the
+attached summary, never silently passed."""
+
+from __future__ import annotations
+
+import allure
+import pytest
+
+from conformance.environments import Environment, Target
+from conformance.properties.runner import PropertyOutcome, PropertyRunner
+from conformance.properties.stateful import run_stateful
+from conformance.suite._labels import DOCS
+
+OPERATIONS = {
+    "create-message": "POST /v1/messages",
+    "create-message-batch": "POST /v1/message-batches",
+    "get-message": "GET /v1/messages/{messageId}",
+    "get-nhsapp-account-details": "GET /channels/nhsapp/accounts",
+}
+CREATES = ("create-message", "create-message-batch")
+STORIES = {
+    "positive": "Requests that follow the contract are accepted and answered as the contract says",
+    "negative": "Requests that break the contract are rejected with a documented error",
+}
+
+
+def _label(feature: str, story: str) -> None:
+    """Labels set once per test (not per generated example, which would repeat them)."""
+    allure.dynamic.feature(feature)
+    allure.dynamic.story(story)
+    allure.dynamic.severity(allure.severity_level.CRITICAL)
+    allure.dynamic.link(DOCS, name="NHS Notify API specification")
+
+
+def _report(outcome: PropertyOutcome) -> None:
+    allure.attach(outcome.summary(), name="generated cases", attachment_type=allure.attachment_type.TEXT)
+    if outcome.failures:
+        pytest.fail(
+            f"{len(outcome.failures)} distinct failure(s) in {outcome.cases} generated cases "
+            f"(seed {outcome.seed}):\n\n" + "\n\n".join(outcome.failures),
+            pytrace=False,
+        )
+    assert outcome.cases > 0, "no generated case could be sent"
+
+
+pytestmark = [pytest.mark.area("properties"), allure.epic("properties")]
+
+
+@pytest.mark.parametrize("mode", ["positive", "negative"])
+@pytest.mark.parametrize("operation_id", list(OPERATIONS))
+def test_generated_requests_conform(
+    operation_id: str,
+    mode: str,
+    target: Target,
+    notify_environment: Environment,
+    property_runner: PropertyRunner,
+) -> None:
+    production = notify_environment.name == "production-smoke"
+    if production and operation_id in CREATES:
+        pytest.skip("generated messages are never sent to production")
+    if mode == "negative" and not notify_environment.budget.negative:
+        pytest.skip(f"no negative generation in {notify_environment.name}")
+    _label(OPERATIONS[operation_id], STORIES[mode])
+    allure.dynamic.title(f"{OPERATIONS[operation_id]}: generated {mode} requests conform ({target.kind})")
+    allure.dynamic.parameter("seed", property_runner.seed, excluded=True)
+    _report(property_runner.run(operation_id, "positive" if mode == "positive" else "negative"))
+
+
+@pytest.mark.stateful
+@pytest.mark.writes
+def test_stateful_links_hold(
+    target: Target, notify_environment: Environment, property_runner: PropertyRunner
+) -> None:
+    if notify_environment.name == "production-smoke":
+        pytest.skip("generated messages are never sent to production")
+    _label(
+        "POST /v1/messages → GET /v1/messages/{messageId}",
+        "A created message can be fetched by the id the API returned",
+    )
+    allure.dynamic.title(f"Created messages can be fetched through the contract's links ({target.kind})")
+    allure.dynamic.parameter("seed", property_runner.seed, excluded=True)
+    _report(run_stateful(property_runner))
