@@ -46,10 +46,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--notify-seed", type=int, default=None, help="seed for property tests (replays a run)")
 
 
+# tryfirst: before allure-pytest's pytest_configure, which creates the results writer _wire_reporting swaps
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     for marker, help_text in MARKERS.items():
         config.addinivalue_line("markers", f"{marker}: {help_text}")
     config.stash[_STATE] = RunState(config)
+    _wire_reporting(config, config.stash[_STATE])
+
+
+def _wire_reporting(config: pytest.Config, state: RunState) -> None:
+    """Redacted Allure results, each exchange attached to its test, readable parameters (issue 5)."""
+    from conformance.reporting import evidence
+
+    evidence.install(config, state.recorder)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -63,7 +73,13 @@ def pytest_runtest_makereport(
         cleaned = redaction.redact(text)
         if cleaned != text:
             report.longrepr = cleaned
+    _redact_sections(report)
     return report
+
+
+def _redact_sections(report: pytest.TestReport) -> None:
+    """Captured stdout, stderr and log output travel with the report to the terminal and JUnit too."""
+    report.sections = [(title, redaction.redact(content)) for title, content in report.sections]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -154,6 +170,18 @@ class RunState:
 
 
 _STATE = pytest.StashKey[RunState]()
+
+
+def resolved_environment(config: pytest.Config) -> Environment | None:
+    """The environment this session resolved, or None if no test needed one (never resolves it here)."""
+    state = config.stash.get(_STATE, None)
+    return None if state is None else state._environment
+
+
+def run_seed(config: pytest.Config) -> int | None:
+    """The property-test seed this session used, or None if no property test drew one."""
+    state = config.stash.get(_STATE, None)
+    return None if state is None else state._seed
 
 
 def probe_reachable(base_url: str, timeout: float = 10.0) -> None:

@@ -14,6 +14,9 @@ from conformance import environments, plugin
 from conformance.environments import Options
 from conformance.errors import ExitCode, UsageError
 from conformance.plugin import probe_reachable
+from conformance.reporting.metadata import RunFacts
+from conformance.reporting.publish import SessionFacts, publish
+from conformance.reporting.readiness import Readiness
 from conformance.reporting.summary import SummaryCollector
 
 SUITE_DIR = Path(__file__).resolve().parent / "suite"
@@ -79,10 +82,20 @@ def run(args: argparse.Namespace) -> ExitCode:
     except OSError as error:
         raise UsageError(f"--reports: cannot create {reports}: {error.strerror}") from None
     collector = SummaryCollector()
-    code = pytest.main(pytest_args(options, args, reports), plugins=[plugin, collector])
-    sys.stdout.write("\nConformance by area\n" + collector.render() + "\n")
-    sys.stdout.write(f"Reports: {reports / 'allure-results'}, {reports / 'junit.xml'}\n")
-    return _exit_code(int(code), collector)
+    session_facts = SessionFacts(RunFacts(environment=options.env))
+    code = pytest.main(pytest_args(options, args, reports), plugins=[plugin, collector, session_facts])
+    exit_code = _exit_code(int(code), collector)
+    _write_reports(reports, session_facts.facts, collector, exit_code)
+    return exit_code
+
+
+def _write_reports(reports: Path, facts: RunFacts, collector: SummaryCollector, exit_code: ExitCode) -> None:
+    """The readiness summary on the terminal, then the report folder (metadata, HTML, manifest)."""
+    readiness = Readiness.from_collector(collector)
+    sys.stdout.write(f"\n{readiness.headline()}\nConformance by area\n{readiness.table()}\n")
+    sys.stdout.flush()
+    facts.exit_code = int(exit_code)
+    publish(reports, facts, readiness, out=sys.stdout, err=sys.stderr)
 
 
 def _exit_code(code: int, collector: SummaryCollector) -> ExitCode:

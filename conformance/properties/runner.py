@@ -65,13 +65,13 @@ class _AuthProvider:
 
     auth: SignedJWTAuth
     http: httpx.Client
-    error: ConformanceError | None = None
+    errors: list[ConformanceError]
 
     def get(self, case: Case, ctx: schemathesis.AuthContext) -> str | None:
         try:
             return self.auth.token(self.http)
         except ConformanceError as error:
-            type(self).error = error
+            self.errors.append(error)
             return None
 
     def set(self, case: Case, data: str, ctx: schemathesis.AuthContext) -> None:
@@ -146,6 +146,7 @@ class PropertyRunner:
         self.production = production
         self._schemas: dict[str, OpenApiSchema] = {}
         self._auth: SignedJWTAuth | None = None
+        self._auth_errors: list[ConformanceError] = []
         if target.auth_required and target.credentials and target.token_url:
             creds = target.credentials
             self._auth = SignedJWTAuth.from_key_file(
@@ -159,7 +160,8 @@ class PropertyRunner:
         if mode not in self._schemas:
             loaded = schema_loader.load(self.spec, self.target, mode=mode, budget=self.budget, seed=self.seed)
             if self._auth is not None:
-                provider = type("NotifySignedJWT", (_AuthProvider,), {"auth": self._auth, "http": self.http})
+                attributes = {"auth": self._auth, "http": self.http, "errors": self._auth_errors}
+                provider = type("NotifySignedJWT", (_AuthProvider,), attributes)
                 loaded.auth(refresh_interval=None)(provider)
             self._schemas[mode] = loaded
         return self._schemas[mode]
@@ -169,11 +171,11 @@ class PropertyRunner:
         operation = loaded.find_operation_by_id(operation_id)
         outcome = PropertyOutcome(operation_id, mode, self.seed)
         checks = builtin_checks(auth_enforced=self.target.auth_required, production=self.production)
-        provider_errors: list[ConformanceError] = []
 
         def test(case: Case) -> None:
-            if _AuthProvider.error is not None and not provider_errors:
-                provider_errors.append(_AuthProvider.error)
+            if self._auth_errors:
+                # without a token every case would only test the 401 path: stop with the real cause
+                raise self._auth_errors[0]
             if case.meta is not None and case.meta.generation.mode.is_positive:
                 _fresh_references(case)
             try:
@@ -211,7 +213,7 @@ class PropertyRunner:
             hypothesis_test()
         except BaseExceptionGroup as error:
             outcome.failures += _describe_group(error)
+        except ConformanceError as error:
+            outcome.failures.append(str(error))
         outcome.elapsed_s = time.monotonic() - started
-        if provider_errors:
-            outcome.failures.insert(0, str(provider_errors[0]))
         return outcome

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.requests import Request
 
@@ -54,6 +55,8 @@ from conformance.reference.routing import MESSAGE_ID_PREFIX, Operation
 from conformance.reference.validation import problems_in
 
 Stage = Callable[[RequestContext], Awaitable[Reply | None]]
+#: Parses and validates a POST body: ``(raw, batch=...) -> (parsed body, problems)``.
+Validator = Callable[..., tuple[Any, list[Problem]]]
 
 CORS_ALLOW_HEADERS = (
     "origin, x-requested-with, accept, content-type, nhsd-session-urid, x-correlation-id, authorization"
@@ -114,6 +117,8 @@ class Gateway:
         self.backend = backend
         self.registry = registry
         self.status_key = status_key
+        #: body validation, kept as an attribute so a fault layer can replace it
+        self.validate: Validator = problems_in
         if config.mode == "sandbox":
             checks: list[tuple[str, Stage]] = [("prefer-faults", self.prefer_faults)]
             after_negotiation: list[tuple[str, Stage]] = [("prefer-quota", self.prefer_quota)]
@@ -225,7 +230,7 @@ class Gateway:
         raw = await read_body(ctx.request, HARD_BODY_LIMIT)
         if raw is None:
             return problem_reply(ctx, Problem(TOO_LARGE))
-        body, problems = problems_in(raw, batch=batch)
+        body, problems = self.validate(raw, batch=batch)
         if problems:
             return error_reply(ctx, problems)
         if self.config.mode == "integration" and len(raw) > self.config.max_body_bytes:

@@ -6,8 +6,9 @@ Starlette response, so a fault layer can rewrite a reply or the finished respons
 
 from __future__ import annotations
 
+import copy
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,7 +68,23 @@ def standard_headers(ctx: RequestContext) -> dict[str, str]:
     return headers
 
 
-def finalise(reply: Reply, ctx: RequestContext) -> Response:
+@dataclass
+class Outgoing:
+    """A response about to be sent: what a deliberate fault (:mod:`.faults`) may still rewrite."""
+
+    status: int
+    #: lower-case names
+    headers: dict[str, str]
+    body: Any
+    #: raw bytes to send instead of the encoded ``body`` (None = encode ``body``)
+    content: bytes | None = None
+
+
+#: Rewrites a finished response in place; only deliberate faults use it.
+Rewrite = Callable[[Outgoing, RequestContext], None]
+
+
+def finalise(reply: Reply, ctx: RequestContext, rewrite: Rewrite | None = None) -> Response:
     """Turn a reply into the wire response: standard headers, compact JSON, no ``x-amz*`` headers."""
     headers = standard_headers(ctx)
     for name, value in reply.headers.items():
@@ -76,6 +93,13 @@ def finalise(reply: Reply, ctx: RequestContext) -> Response:
         headers["content-type"] = reply.content_type
     for name in [name for name in headers if name.startswith("x-amz")]:
         del headers[name]
-    content = b"" if reply.body is None else encode_json(reply.body)
+    outgoing = Outgoing(reply.status, headers, reply.body)
+    if rewrite is not None:
+        outgoing.body = copy.deepcopy(reply.body)  # bodies may be shared fixtures
+        rewrite(outgoing, ctx)
+    if outgoing.content is not None:
+        content = outgoing.content
+    else:
+        content = b"" if outgoing.body is None else encode_json(outgoing.body)
     # uvicorn drops the body of a HEAD response itself and keeps Content-Length, as HTTP wants
-    return Response(content=content, status_code=reply.status, headers=headers)
+    return Response(content=content, status_code=outgoing.status, headers=outgoing.headers)

@@ -14,6 +14,8 @@ import shlex
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import httpx
+
 from conformance import redaction
 from conformance.exchange import Exchange
 
@@ -21,7 +23,8 @@ from conformance.exchange import Exchange
 BODY_PREVIEW_CHARS = 16 * 1024
 
 #: Headers curl works out for itself; repeating them would only make the replay line wrong when edited.
-_CURL_SKIPS = frozenset({"host", "content-length"})
+_CURL_SKIPS = frozenset({"host", "content-length", "accept-encoding", "connection"})
+_TOKEN_HINT = f" (put your own credentials where it shows {redaction.MARKER})"
 
 
 @dataclass(frozen=True)
@@ -39,28 +42,28 @@ class ExchangeText:
 
 def describe_exchange(exchange: Exchange, preview_chars: int = BODY_PREVIEW_CHARS) -> ExchangeText:
     """Readable, redacted, size-capped text for ``exchange``."""
-    request_headers = redaction.redact_headers(exchange.request_headers.multi_items())
-    response_headers = redaction.redact_headers(exchange.response_headers.multi_items())
+    request_headers = redaction.redact_headers(_as_sent(exchange.request_headers))
+    response_headers = redaction.redact_headers(_as_sent(exchange.response_headers))
     url = redaction.redact(exchange.url)
-    request_body = _Body.of(exchange.request_body, exchange.request_headers.get("content-type", ""), preview_chars)
+    request_body = _Body.of(
+        exchange.request_body, exchange.request_headers.get("content-type", ""), preview_chars
+    )
     response_body = _Body.of(
         exchange.response_body, exchange.response_headers.get("content-type", ""), preview_chars
     )
+    request_head = "\n".join([f"{exchange.method} {url}", *_header_lines(request_headers)])
     request = "\n".join(
         [
-            f"{exchange.method} {url}",
-            *_header_lines(request_headers),
+            request_head,
             "",
             request_body.shown,
             "",
-            "Replay with curl (put your own token where the report shows [REDACTED]):",
+            "Replay with curl" + (_TOKEN_HINT if redaction.MARKER in request_head else "") + ":",
             _curl(exchange.method, url, request_headers, request_body),
         ]
     )
-    response = "\n".join(
-        [f"HTTP {exchange.status} {_reason(exchange.status)}".rstrip(), *_header_lines(response_headers)]
-        + ["", response_body.shown]
-    )
+    status_line = f"HTTP {exchange.status} {_reason(exchange.status)}".rstrip()
+    response = "\n".join([status_line, *_header_lines(response_headers), "", response_body.shown])
     return ExchangeText(title=_title(exchange, url), request=request, response=response)
 
 
@@ -68,7 +71,10 @@ def _title(exchange: Exchange, url: str) -> str:
     parts = urlsplit(url)
     path = parts.path + (f"?{parts.query}" if parts.query else "")
     timing = f" ({exchange.elapsed_ms:.0f} ms)" if exchange.elapsed_ms else ""
-    return f"{exchange.method} {path or '/'} \u2192 {exchange.status} {_reason(exchange.status)}".rstrip() + timing
+    return (
+        f"{exchange.method} {path or '/'} \u2192 {exchange.status} {_reason(exchange.status)}".rstrip()
+        + timing
+    )
 
 
 def _reason(status: int) -> str:
@@ -76,6 +82,11 @@ def _reason(status: int) -> str:
         return http.HTTPStatus(status).phrase
     except ValueError:
         return ""
+
+
+def _as_sent(headers: httpx.Headers) -> list[tuple[str, str]]:
+    """Header pairs with their names as they were written (the suite tests case-insensitivity)."""
+    return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in headers.raw]
 
 
 def _header_lines(headers: list[tuple[str, str]]) -> list[str]:
@@ -126,7 +137,9 @@ def _curl(method: str, url: str, headers: list[tuple[str, str]], body: _Body) ->
     elif method != "GET" or body.replayable:
         parts.append(f"-X {shlex.quote(method)}")
     parts.append(shlex.quote(url))
-    parts += [f"-H {shlex.quote(f'{name}: {value}')}" for name, value in headers if name.lower() not in _CURL_SKIPS]
+    parts += [
+        f"-H {shlex.quote(f'{name}: {value}')}" for name, value in headers if name.lower() not in _CURL_SKIPS
+    ]
     if body.replayable:
         parts.append(f"--data-raw {shlex.quote(body.replayable)}")
     elif body.replayable is None:

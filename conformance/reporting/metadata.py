@@ -126,10 +126,10 @@ def package_versions() -> dict[str, str]:
 
 
 def environment_entries(
-    facts: RunFacts, readiness: Mapping[str, str], allure_cli_version: str
+    facts: RunFacts, readiness: list[tuple[str, str]], allure_cli_version: str
 ) -> list[tuple[str, str]]:
-    """The rows of the report's Environment panel: readiness per area first, then what the run was."""
-    rows = list(readiness.items())
+    """The rows of the report's Environment panel: readiness first, then what the run was."""
+    rows = list(readiness)
     rows.append(("Environment", facts.environment))
     for target in facts.targets:
         rows.append((f"Base URL ({target.kind})", target.base_url))
@@ -162,7 +162,7 @@ def _escape(text: str, *, is_key: bool) -> str:
     for index, char in enumerate(text):
         if char == "\\":
             out.append("\\\\")
-        elif char in "=:#!" or (char == " " and (is_key or index == 0)):
+        elif (is_key and char in "=:#! ") or (char == " " and index == 0):
             out.append("\\" + char)
         elif char == "\n":
             out.append("\\n")
@@ -199,7 +199,9 @@ def ci_executor(environ: Mapping[str, str] | None = None, report_name: str = "")
     if get("GITHUB_ACTIONS") == "true":
         run_url = ""
         if get("GITHUB_SERVER_URL") and get("GITHUB_REPOSITORY") and get("GITHUB_RUN_ID"):
-            run_url = f"{get('GITHUB_SERVER_URL')}/{get('GITHUB_REPOSITORY')}/actions/runs/{get('GITHUB_RUN_ID')}"
+            run_url = (
+                f"{get('GITHUB_SERVER_URL')}/{get('GITHUB_REPOSITORY')}/actions/runs/{get('GITHUB_RUN_ID')}"
+            )
         executor = {
             "name": "GitHub Actions",
             "type": "github",

@@ -56,18 +56,30 @@ class Readiness:
             return "NOT READY"
         return "READY" if verdicts and all(v == "PASS" for v in verdicts) else "INCOMPLETE"
 
+    def _named(self, verdict: Verdict) -> list[str]:
+        return [a.name for a in self.areas if a.verdict == verdict]
+
     def headline(self) -> str:
-        """One line, first on the report and the terminal: the verdict and why."""
+        """One short line, first on the report and the terminal: the verdict and why."""
         total = len(self.areas)
-        failed = [a.name for a in self.areas if a.verdict == "FAIL"]
-        not_run = [a.name for a in self.areas if a.verdict == "NOT RUN"]
+        failed, not_run = self._named("FAIL"), self._named("NOT RUN")
         if failed:
-            why = f"{len(failed)} of {total} areas failed: {', '.join(failed)}"
+            shown = ", ".join(failed[:3]) + (f" and {len(failed) - 3} more" if len(failed) > 3 else "")
+            why = f"{len(failed)} of {total} areas failed: {shown}"
         elif not_run:
-            why = f"{total - len(not_run)} of {total} areas passed; not run: {', '.join(not_run)}"
+            why = f"{total - len(not_run)} of {total} areas passed, {len(not_run)} not run"
         else:
             why = f"all {total} areas passed"
         return f"Onboarding readiness: {self.overall} - {why}"
+
+    def panel_rows(self) -> list[tuple[str, str]]:
+        """Rows for the report's first panel: the three lists a reader needs, then each area's counts."""
+        rows = [
+            ("Areas failed", ", ".join(self._named("FAIL")) or "none"),
+            ("Areas passed", ", ".join(self._named("PASS")) or "none"),
+            ("Areas not run", ", ".join(self._named("NOT RUN")) or "none"),
+        ]
+        return rows + [(f"Area: {a.name}", a.describe()) for a in self.areas]
 
     def table(self) -> str:
         """The per-area table for the terminal (each row starts with the area's name)."""
@@ -80,7 +92,9 @@ class Readiness:
             total.passed += c.passed
             total.failed += c.failed
             total.skipped += c.skipped
-        lines.append(f"{'total':<{width}} {total.passed:>7} {total.failed:>7} {total.skipped:>8}  {self.overall}")
+        lines.append(
+            f"{'total':<{width}} {total.passed:>7} {total.failed:>7} {total.skipped:>8}  {self.overall}"
+        )
         return "\n".join(lines)
 
     def markdown(self) -> str:

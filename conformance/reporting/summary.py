@@ -39,6 +39,7 @@ class SummaryCollector:
 
     areas: dict[str, AreaCounts] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+
     @staticmethod
     def _area(markers: list[pytest.Mark]) -> str:
         for mark in markers:

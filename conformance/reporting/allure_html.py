@@ -1,0 +1,236 @@
+"""The single-file HTML report (``reports/html/index.html``), built by the Allure 3 report CLI.
+
+The CLI is an npm package pinned by the ``package.json`` and ``package-lock.json`` shipped beside this
+module (``allure_cli/``). It is found there (after ``npm ci`` in a checkout) or in the user's cache, and
+otherwise installed into the cache once with ``npm ci``. Without Node.js and npm the report step says so
+in one line; the Allure results and JUnit are written regardless.
+
+Privacy: the Allure templates can embed a Google Tag Manager script. We use the ``allure2`` plugin with
+``ALLURE_NO_ANALYTICS=true``, strip any analytics script that still appears, add a Content-Security-Policy
+that lets the page load nothing from outside, and refuse to leave a page that references an external URL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+PINNED_DIR = Path(__file__).resolve().parent / "allure_cli"
+CACHE_SUBDIR = "notify-conformance"
+INSTALL_TIMEOUT_S = 900
+GENERATE_TIMEOUT_S = 900
+
+#: The page may run its own inline and embedded (data:) code and show embedded images; nothing else.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'unsafe-inline' data:; style-src 'unsafe-inline' data: blob:; "
+    "img-src data: blob:; font-src data:; media-src data: blob:; frame-src data: blob:; "
+    "connect-src data: blob:; form-action 'none'"
+)
+
+_ANALYTICS_MARKERS = ("googletagmanager.", "google-analytics.", "gtag(", "analytics.js")
+_SCRIPT_TAG = re.compile(r"<script\b[^>]*>", re.IGNORECASE)
+_EXTERNAL_REFERENCE = re.compile(
+    r"<(?:script|link|img|iframe|source|video|audio|embed|object)\b[^>]*?\b(?:src|href|data)\s*=\s*"
+    r"[\"']?\s*((?:https?:)?//[^\"'\s>]+)",
+    re.IGNORECASE,
+)
+
+
+class HtmlUnavailable(Exception):
+    """The HTML report could not be built; the message says why in one line (never fatal to a run)."""
+
+
+@dataclass(frozen=True)
+class AllureCli:
+    node: str
+    script: Path
+    version: str
+
+
+def pinned_version(pinned_dir: Path = PINNED_DIR) -> str:
+    """The exact Allure version ``package.json`` pins."""
+    manifest = json.loads((pinned_dir / "package.json").read_text(encoding="utf-8"))
+    return str(manifest["dependencies"]["allure"])
+
+
+def cache_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Where a pinned CLI is installed once per user (``$XDG_CACHE_HOME`` or ``~/.cache``)."""
+    env = os.environ if environ is None else environ
+    base = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME") or Path.home()) / ".cache")
+    return Path(base) / CACHE_SUBDIR
+
+
+def _installed(root: Path, version: str) -> Path | None:
+    """The CLI script of an installation under ``root`` when it holds exactly ``version``."""
+    package = root / "node_modules" / "allure" / "package.json"
+    try:
+        manifest = json.loads(package.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if manifest.get("version") != version:
+        return None
+    bin_entry = manifest.get("bin")
+    relative = bin_entry.get("allure") if isinstance(bin_entry, dict) else bin_entry
+    script = package.parent / str(relative or "cli.js")
+    return script if script.is_file() else None
+
+
+def find_or_install(environ: Mapping[str, str] | None = None, pinned_dir: Path = PINNED_DIR) -> AllureCli:
+    """The pinned CLI, installing it into the cache when neither the package folder nor the cache has it."""
+    version = pinned_version(pinned_dir)
+    env = os.environ if environ is None else environ
+    node = shutil.which("node", path=env.get("PATH"))
+    if node is None:
+        raise HtmlUnavailable(
+            "HTML report skipped: it needs Node.js and npm (install Node 20+ and run again)"
+        )
+    target = cache_dir(env) / f"allure-{version}"
+    for root in (pinned_dir, target):
+        script = _installed(root, version)
+        if script is not None:
+            return AllureCli(node, script, version)
+    npm = shutil.which("npm", path=env.get("PATH"))
+    if npm is None:
+        raise HtmlUnavailable("HTML report skipped: it needs npm to install the Allure CLI (install npm)")
+    _npm_ci(npm, pinned_dir, target, env)
+    script = _installed(target, version)
+    if script is None:
+        raise HtmlUnavailable(f"HTML report skipped: npm ci finished but allure {version} is not in {target}")
+    return AllureCli(node, script, version)
+
+
+def _npm_ci(npm: str, pinned_dir: Path, target: Path, env: Mapping[str, str]) -> None:
+    """``npm ci`` the pinned lockfile into a fresh folder, then move it into place in one step."""
+    staging = target.with_name(f".{target.name}-{uuid.uuid4().hex[:8]}")
+    staging.mkdir(parents=True)
+    try:
+        for name in ("package.json", "package-lock.json"):
+            shutil.copyfile(pinned_dir / name, staging / name)
+        try:
+            done = subprocess.run(
+                [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"],
+                cwd=staging,
+                env=dict(env),
+                capture_output=True,
+                text=True,
+                timeout=INSTALL_TIMEOUT_S,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise HtmlUnavailable(
+                f"HTML report skipped: npm ci did not finish in {INSTALL_TIMEOUT_S} s"
+            ) from None
+        if done.returncode != 0:
+            raise HtmlUnavailable(
+                f"HTML report skipped: npm ci failed: {_last_line(done.stderr or done.stdout)}"
+            )
+        if target.exists():
+            shutil.rmtree(target, ignore_errors=True)
+        try:
+            staging.rename(target)
+        except OSError:
+            if not target.is_dir():  # another run won the race and installed the same lockfile: use that
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1][:300] if lines else "no output"
+
+
+def allurerc(report_name: str) -> dict[str, object]:
+    """The Allure 3 configuration of one run (paths relative to the report folder)."""
+    return {
+        "name": "NHS Notify conformance",
+        "output": "html",
+        "historyPath": "history.jsonl",
+        "plugins": {
+            "allure2": {"options": {"reportName": report_name, "singleFile": True, "reportLanguage": "en"}}
+        },
+    }
+
+
+def build(cli: AllureCli, reports: Path, report_name: str, environ: Mapping[str, str] | None = None) -> Path:
+    """Generate ``reports/html/index.html`` from ``reports/allure-results`` and make it private."""
+    reports = reports.resolve()
+    config = reports / "allurerc.json"
+    config.write_text(json.dumps(allurerc(report_name), indent=2) + "\n", encoding="utf-8")
+    html_dir = reports / "html"
+    shutil.rmtree(html_dir, ignore_errors=True)
+    env = {**(os.environ if environ is None else environ), "ALLURE_NO_ANALYTICS": "true", "NO_COLOR": "1"}
+    command = [
+        cli.node,
+        str(cli.script),
+        "generate",
+        "--config",
+        str(config),
+        str(reports / "allure-results"),
+    ]
+    try:
+        done = subprocess.run(
+            command,
+            cwd=reports,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=GENERATE_TIMEOUT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise HtmlUnavailable(
+            f"HTML report skipped: Allure did not finish in {GENERATE_TIMEOUT_S} s"
+        ) from None
+    index = html_dir / "index.html"
+    if done.returncode != 0 or not index.is_file():
+        raise HtmlUnavailable(f"HTML report skipped: Allure failed: {_last_line(done.stderr or done.stdout)}")
+    page = make_private(index.read_text(encoding="utf-8"))
+    external = external_references(page)
+    if external:
+        index.unlink()
+        raise HtmlUnavailable(f"HTML report withheld: the page would load {external[0]} from outside")
+    index.write_text(page, encoding="utf-8")
+    return index
+
+
+def make_private(page: str) -> str:
+    """Strip analytics scripts and add a Content-Security-Policy that blocks every outside load."""
+    page = _strip_analytics(page)
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">'
+    head = re.search(r"<head\b[^>]*>", page, re.IGNORECASE)
+    if head is None:
+        return meta + page
+    return page[: head.end()] + "\n    " + meta + page[head.end() :]
+
+
+def _strip_analytics(page: str) -> str:
+    """Remove each ``<script>`` element whose tag or (short) inline code mentions an analytics service.
+
+    The markers contain characters base64 lacks, so the embedded report data can never match them.
+    """
+    kept = []
+    position = 0
+    for tag in _SCRIPT_TAG.finditer(page):
+        if tag.start() < position:
+            continue
+        close = page.find("</script>", tag.end())
+        inline_end = len(page) if close < 0 else close
+        inline = page[tag.end() : inline_end] if inline_end - tag.end() < 20_000 else ""
+        if any(marker in tag.group(0) or marker in inline for marker in _ANALYTICS_MARKERS):
+            kept.append(page[position : tag.start()])
+            position = inline_end + len("</script>") if close >= 0 else len(page)
+    kept.append(page[position:])
+    return "".join(kept)
+
+
+def external_references(page: str) -> list[str]:
+    """URLs outside the page that a ``script``/``link``/``img``/frame/media tag would load."""
+    return [match.group(1) for match in _EXTERNAL_REFERENCE.finditer(page)]

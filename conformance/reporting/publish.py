@@ -1,0 +1,84 @@
+"""Turn a finished pytest session into the report folder people and CI read:
+
+1. the run's metadata into the Allure results (environment with the readiness table, categories,
+   executor in CI) and ``readiness.md``;
+2. every text file of the folder through the redaction layer (belt and braces: the writer already
+   redacted what it wrote);
+3. the single-file HTML (skipped with one line when Node.js/npm are missing; nothing else depends on it);
+4. the evidence manifest, last, so it hashes the final bytes of everything else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+import pytest
+
+from conformance.reporting import allure_html, metadata
+from conformance.reporting.manifest import write_manifest
+from conformance.reporting.readiness import Readiness
+from conformance.reporting.scrubbing import scrub_tree
+
+
+@dataclass
+class SessionFacts:
+    """A pytest plugin that notes what the session ran against (the environment is resolved lazily)."""
+
+    facts: metadata.RunFacts
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        from conformance.plugin import resolved_environment, run_seed
+
+        environment = resolved_environment(session.config)
+        if environment is not None:
+            self.facts.targets = tuple(
+                metadata.TargetFacts(t.kind, t.base_url, t.token_url) for t in environment.targets
+            )
+        seed = run_seed(session.config)
+        self.facts.seed = "n/a" if seed is None else str(seed)
+        self.facts.finished_at = metadata.now()
+
+
+@dataclass(frozen=True)
+class Published:
+    html: Path | None
+    manifest: Path
+    readiness: Path
+
+
+def publish(
+    reports: Path, facts: metadata.RunFacts, readiness: Readiness, out: TextIO, err: TextIO
+) -> Published:
+    """Write everything after the tests; problems with the HTML are one line on ``err``, never an error."""
+    if facts.finished_at is None:
+        facts.finished_at = metadata.now()
+    results = reports / "allure-results"
+    results.mkdir(parents=True, exist_ok=True)
+    headline = readiness.headline()
+    cli_version = allure_html.pinned_version()
+    rows = metadata.environment_entries(facts, readiness.panel_rows(), f"allure {cli_version}")
+    metadata.write_environment_properties(results, rows)
+    metadata.write_categories(results)
+    executor = metadata.ci_executor(report_name=headline)
+    if executor is not None:
+        metadata.write_executor(results, executor)
+    readiness_file = reports / "readiness.md"
+    readiness_file.write_text(readiness.markdown(), encoding="utf-8")
+
+    scrub_tree(reports, skip=("html",))
+
+    html: Path | None = None
+    try:
+        html = allure_html.build(allure_html.find_or_install(), reports, headline)
+    except allure_html.HtmlUnavailable as problem:
+        err.write(f"notify-conformance: {problem}\n")
+    except OSError as problem:
+        err.write(f"notify-conformance: HTML report skipped: {problem}\n")
+    manifest = write_manifest(reports, facts, readiness, html)
+    written = [str(html)] if html is not None else []
+    written += [str(reports / "junit.xml"), str(results), str(manifest)]
+    out.write("Reports: " + ", ".join(written) + "\n")
+    return Published(html=html, manifest=manifest, readiness=readiness_file)
