@@ -17,10 +17,9 @@ from collections.abc import Awaitable, Callable
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
-from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from conformance.reference import fixtures
+from conformance.reference import faults, fixtures
 from conformance.reference.backend import Backend
 from conformance.reference.catalogue import INTERNAL_SERVER_ERROR, NOT_FOUND, Problem
 from conformance.reference.config import ReferenceConfig
@@ -28,7 +27,7 @@ from conformance.reference.context import RequestContext, build_context, collaps
 from conformance.reference.gateway import Gateway
 from conformance.reference.integration import IntegrationBackend
 from conformance.reference.oauth import ClientRegistry, token_reply
-from conformance.reference.responses import Reply, finalise, problem_reply
+from conformance.reference.responses import Reply, Rewrite, finalise, problem_reply
 from conformance.reference.sandbox import SandboxBackend
 from conformance.reference.store import MessageStore
 
@@ -37,24 +36,40 @@ logger = logging.getLogger("conformance.reference")
 Handler = Callable[[RequestContext], Awaitable[Reply]]
 
 
-class _CollapseSlashes:
-    """Rewrite ``scope["path"]`` with single slashes; ``raw_path`` keeps what the client sent."""
+class _Dispatch:
+    """Route HTTP requests by path prefix, after collapsing runs of slashes (``raw_path`` keeps what the
+    client sent). Done here rather than with Starlette routes, whose patterns do not match a decoded
+    path containing a newline (``/v1/messages/%0A``); such paths must still get the gateway's answer."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, token: ASGIApp, api: ASGIApp, fallback: ASGIApp) -> None:
         self.app = app
+        self.token = token
+        self.api = api
+        self.fallback = fallback
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and "//" in scope["path"]:
-            scope = dict(scope, path=collapse_slashes(scope["path"]))
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)  # lifespan events go to Starlette
+            return
+        path = collapse_slashes(scope["path"]) if "//" in scope["path"] else scope["path"]
+        scope = dict(scope, path=path)
+        if path == "/oauth2/token":
+            endpoint = self.token
+        elif path == "/comms" or path.startswith("/comms/"):
+            endpoint = self.api
+        else:
+            endpoint = self.fallback
+        await endpoint(scope, receive, send)
 
 
 class _Endpoint:
     """An ASGI endpoint (so Starlette routes every method to it) that builds the context and finalises."""
 
-    def __init__(self, config: ReferenceConfig, handler: Handler) -> None:
+    def __init__(self, config: ReferenceConfig, handler: Handler, rewrite: Rewrite | None = None) -> None:
         self.config = config
         self.handler = handler
+        #: set only when deliberate faults are installed (``ReferenceConfig.faults``)
+        self.rewrite = rewrite
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         ctx = build_context(Request(scope, receive), self.config)
@@ -65,7 +80,7 @@ class _Endpoint:
         except Exception:
             logger.exception("reference API failed on %s %s", ctx.method, ctx.path)
             reply = problem_reply(ctx, Problem(INTERNAL_SERVER_ERROR))
-        await finalise(reply, ctx)(scope, receive, send)
+        await finalise(reply, ctx, self.rewrite)(scope, receive, send)
 
 
 async def _not_found(ctx: RequestContext) -> Reply:
@@ -84,17 +99,17 @@ def build_app(
     """The ASGI app for one reference server."""
     fixtures.preload()
     gateway = Gateway(config, make_backend(config, store or MessageStore()), registry, status_key)
+    injected = faults.install(config, gateway)
 
     async def token(ctx: RequestContext) -> Reply:
         if config.mode != "integration":
             return await _not_found(ctx)
         return await token_reply(ctx, registry)
 
-    api = _Endpoint(config, gateway.handle)
-    routes = [
-        Route("/oauth2/token", _Endpoint(config, token)),
-        Route("/comms", api),
-        Route("/comms/{rest:path}", api),
-        Route("/{rest:path}", _Endpoint(config, _not_found)),
-    ]
-    return Starlette(routes=routes, middleware=[Middleware(_CollapseSlashes)])
+    rewrite = injected.rewrite
+    endpoints = {
+        "token": _Endpoint(config, injected.wrap_token(token, registry), rewrite),
+        "api": _Endpoint(config, gateway.handle, rewrite),
+        "fallback": _Endpoint(config, _not_found, rewrite),
+    }
+    return Starlette(middleware=[Middleware(_Dispatch, **endpoints)])

@@ -130,7 +130,8 @@ def test_production_smoke_profile_is_read_mostly(
         "NOTIFY_PRIVATE_KEY": creds["private_key_path"],
     }
     result = cli(
-        "run", "--env", "production-smoke", "--base-url", creds["base_url"], "--token-url", creds["token_url"],
+        "run", "--env", "production-smoke",
+        "--base-url", creds["base_url"], "--token-url", creds["token_url"],
         "--reports", str(tmp_path), "-q", env=env,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
