@@ -1,4 +1,4 @@
-"""The ``notify-conformance`` command: ``run`` the suite, ``serve`` the reference API.
+"""The ``notify-conformance`` command: ``run`` the suite, ``serve`` the reference API, ``selftest``.
 
 Every problem the user can cause ends in one line on stderr and a documented exit code (see
 :class:`conformance.errors.ExitCode`), never a traceback.
@@ -7,6 +7,7 @@ Every problem the user can cause ends in one line on stderr and a documented exi
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,6 +30,13 @@ class _Parser(argparse.ArgumentParser):
     def _sub_name(self) -> str:
         name = self.prog.removeprefix(PROG).strip()
         return f"{name} " if name else ""
+
+
+def _whole_number(text: str) -> int:
+    value = _positive_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {text!r}")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -58,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--test-patient", help="production-smoke: the NHS number messages may be sent to")
     run.add_argument("--routing-plan", help="routing plan id for created messages (integration/production)")
     run.add_argument("-q", "--quiet", action="store_true", help="less pytest output")
+    # local only: start the reference with deliberate faults (the self-test's building block)
+    run.add_argument("--fault", action="append", default=[], help=argparse.SUPPRESS)
 
     serve = commands.add_parser("serve", help="start the embedded reference API on loopback")
     serve.add_argument("--mode", choices=("sandbox", "integration"), default="sandbox")
@@ -71,7 +81,34 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="API_KEY:KID:PUBLIC_KEY_PEM",
         help="integration: register a client from its public key (repeatable)",
     )
-    serve.add_argument("--fault", action="append", default=[], metavar="NAME", help="inject a fault")
+    serve.add_argument(
+        "--fault", action="append", default=[], metavar="NAME", help="start with this deliberate fault"
+    )
+    serve.add_argument("--list-faults", action="store_true", help="list the deliberate faults and exit")
+
+    selftest = commands.add_parser(
+        "selftest", help="prove the suite catches every deliberate fault of the reference API"
+    )
+    selftest.add_argument(
+        "--quick", action="store_true", help="run only the tests of each fault's areas (faster, no document)"
+    )
+    selftest.add_argument(
+        "--fault", action="append", default=[], metavar="NAME", help="only this fault (repeatable)"
+    )
+    selftest.add_argument(
+        "--max-examples", type=_whole_number, default=5, help="examples per property-based test (default: 5)"
+    )
+    selftest.add_argument(
+        "--jobs", type=_whole_number, default=os.cpu_count() or 2, help="worker processes (default: CPUs)"
+    )
+    selftest.add_argument("--seed", type=_positive_int, help="property-test seed (default: random)")
+    selftest.add_argument("--reports", default="reports", type=Path, help="report folder (default: reports/)")
+    selftest.add_argument(
+        "--doc",
+        default="docs/kill-matrix.md",
+        type=Path,
+        help="the checked-in kill matrix, rewritten by a full run (default: docs/kill-matrix.md)",
+    )
     return parser
 
 
@@ -83,6 +120,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from conformance.runner import run
 
             return int(run(args))
+        if args.command == "selftest":
+            from conformance.selftest import selftest_command
+
+            return int(selftest_command(args))
         return int(_serve(args))
     except ConformanceError as error:
         sys.stderr.write(f"{PROG}: error: {error}\n")

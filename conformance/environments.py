@@ -123,6 +123,8 @@ class Options:
     max_examples: int | None = None
     test_patient: str | None = None
     routing_plan_id: str | None = None
+    #: local only, for the self-test: deliberate faults the reference servers start with
+    faults: tuple[str, ...] = ()
 
 
 def validate(options: Options, environ: Mapping[str, str] | None = None) -> Options:
@@ -143,9 +145,20 @@ def validate(options: Options, environ: Mapping[str, str] | None = None) -> Opti
             raise UsageError("--test-patient applies only to --env production-smoke")
         if not nhs_number.is_valid(options.test_patient):
             raise UsageError("--test-patient is not a valid NHS number (10 digits, Modulus 11 check digit)")
+    if options.faults:
+        _check_faults(options)
     if options.env in ("integration", "production-smoke"):
         credentials_from_env(environ)
     return replace(options, base_url=base_url, token_url=token_url)
+
+
+def _check_faults(options: Options) -> None:
+    if options.env != "local":
+        raise UsageError("--fault applies only to --env local (the embedded reference API)")
+    from conformance.reference.faults import unknown  # only when asked: the fault bank is the reference's
+
+    if missing := unknown(options.faults):
+        raise UsageError(f"unknown fault {missing[0]!r} (see 'notify-conformance serve --list-faults')")
 
 
 _DEFAULT_EXAMPLES: dict[EnvName, int] = {

@@ -36,11 +36,12 @@ def local_environment(options: Options) -> Iterator[Environment]:
     from conformance.reference.server import ReferenceConfig, start
 
     options = validate(options, {})
+    faults = frozenset(options.faults)  # the self-test's deliberate faults; none in a normal run
     keys = scratch_dir("notify-conformance-keys-")
     try:
         with (
-            start(ReferenceConfig(mode="sandbox", upstream_timeout_s=4.0)) as sandbox,
-            start(ReferenceConfig(mode="integration")) as integration,
+            start(ReferenceConfig(mode="sandbox", upstream_timeout_s=4.0, faults=faults)) as sandbox,
+            start(ReferenceConfig(mode="integration", faults=faults)) as integration,
         ):
             registry = integration.registry
             main = _credentials(generate_client(registry, keys))

@@ -6,6 +6,7 @@ It is inert for test runs that request none of its fixtures: the environment is 
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import random
 from collections.abc import Generator, Iterator
@@ -43,6 +44,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--notify-max-examples", type=int, default=None, help="property-test examples")
     group.addoption("--notify-test-patient", default=None, help="production test patient NHS number")
     group.addoption("--notify-routing-plan", default=None, help="routing plan id for created messages")
+    # the self-test's deliberate reference faults (local only); hidden: not for suppliers
+    group.addoption("--notify-fault", action="append", default=[], help=argparse.SUPPRESS)
     group.addoption("--notify-seed", type=int, default=None, help="seed for property tests (replays a run)")
 
 
@@ -133,6 +136,7 @@ class RunState:
             max_examples=get("--notify-max-examples"),
             test_patient=get("--notify-test-patient"),
             routing_plan_id=get("--notify-routing-plan"),
+            faults=tuple(get("--notify-fault")),
         )
 
     @property

@@ -27,10 +27,37 @@ def _read_public_key(spec: str) -> tuple[str, str, bytes]:
     return api_key, kid, pem
 
 
+def _check_faults(names: list[str], mode: str) -> None:
+    from conformance.reference.faults import FAULTS, unknown
+
+    if missing := unknown(names):
+        raise UsageError(f"unknown fault {missing[0]!r} (see '--list-faults')")
+    for name in names:
+        if mode not in FAULTS[name].modes:
+            raise UsageError(f"fault {name!r} applies only to --mode {FAULTS[name].modes[0]}")
+
+
+def list_faults() -> str:
+    """One line per fault: name, modes, expected areas, the behaviour it breaks and where it is documented."""
+    from conformance.reference.faults import FAULTS
+
+    width = max(len(name) for name in FAULTS)
+    lines = []
+    for fault in FAULTS.values():
+        modes = "both" if len(fault.modes) > 1 else fault.modes[0]
+        areas = ", ".join(fault.areas)
+        lines.append(f"{fault.name:<{width}}  {modes:<11} [{areas}] {fault.breaks} ({fault.section})")
+    return "\n".join(lines) + "\n"
+
+
 def serve_command(args: argparse.Namespace) -> ExitCode:
     from conformance.reference.oauth import generate_client, write_credentials_file
     from conformance.reference.server import ReferenceConfig, RunningReference, serve
 
+    if args.list_faults:
+        sys.stdout.write(list_faults())
+        return ExitCode.OK
+    _check_faults(args.fault, args.mode)
     if args.mode != "integration" and (args.credentials_out or args.register_client):
         raise UsageError("--credentials-out and --register-client apply only to --mode integration")
     clients = [_read_public_key(spec) for spec in args.register_client]
@@ -46,6 +73,8 @@ def serve_command(args: argparse.Namespace) -> ExitCode:
             except ValueError as error:
                 raise CredentialsError(f"cannot register client {kid!r}: {error}") from None
         lines = [f"reference API ({config.mode}) listening on {server.base_url}"]
+        if config.faults:
+            lines.append(f"deliberate faults: {', '.join(sorted(config.faults))}")
         if config.mode == "integration":
             lines.append(f"token endpoint: {server.token_url}")
         if out is not None:

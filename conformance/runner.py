@@ -30,6 +30,7 @@ def options_from_args(args: argparse.Namespace) -> Options:
         max_examples=args.max_examples,
         test_patient=args.test_patient,
         routing_plan_id=args.routing_plan,
+        faults=tuple(getattr(args, "fault", ())),
     )
 
 
@@ -65,6 +66,8 @@ def pytest_args(options: Options, args: argparse.Namespace, reports: Path) -> li
     ):
         if value is not None:
             argv += [flag, str(value)]
+    for fault in options.faults:
+        argv += ["--notify-fault", fault]
     if args.quiet:
         argv.append("-q")
     return argv
@@ -85,7 +88,8 @@ def run(args: argparse.Namespace) -> ExitCode:
     session_facts = SessionFacts(RunFacts(environment=options.env))
     code = pytest.main(pytest_args(options, args, reports), plugins=[plugin, collector, session_facts])
     exit_code = _exit_code(int(code), collector)
-    _write_reports(reports, session_facts.facts, collector, exit_code)
+    if exit_code != ExitCode.USAGE:  # a usage error ran nothing worth reporting; its one line says why
+        _write_reports(reports, session_facts.facts, collector, exit_code)
     return exit_code
 
 

@@ -191,7 +191,9 @@ class PropertyRunner:
             except FailureGroup as group:
                 unexplained = []
                 for failure in group.exceptions:
-                    rule = discrepancies.classify(failure, operation_id, self.target)
+                    rule = discrepancies.classify(
+                        failure, operation_id, self.target, str(response.request.url)
+                    )
                     if rule is None:
                         unexplained.append(failure)
                     else:

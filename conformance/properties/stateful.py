@@ -39,7 +39,9 @@ def run_stateful(runner: PropertyRunner, *, steps: int = 10) -> PropertyOutcome:
                 unexplained = []
                 for failure in group.exceptions:
                     operation_id = case.operation.definition.raw.get("operationId", "")
-                    rule = discrepancies.classify(failure, operation_id, runner.target)
+                    rule = discrepancies.classify(
+                        failure, operation_id, runner.target, str(response.request.url)
+                    )
                     if rule is None:
                         unexplained.append(failure)
                     else:

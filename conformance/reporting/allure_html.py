@@ -18,13 +18,15 @@ import re
 import shutil
 import subprocess
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 PINNED_DIR = Path(__file__).resolve().parent / "allure_cli"
 CACHE_SUBDIR = "notify-conformance"
 INSTALL_TIMEOUT_S = 900
+#: How many earlier runs the trend keeps when a report folder is reused (nightly CI).
+HISTORY_RUNS = 30
 GENERATE_TIMEOUT_S = 900
 
 #: The page may run its own inline and embedded (data:) code and show embedded images; nothing else.
@@ -82,8 +84,13 @@ def _installed(root: Path, version: str) -> Path | None:
     return script if script.is_file() else None
 
 
-def find_or_install(environ: Mapping[str, str] | None = None, pinned_dir: Path = PINNED_DIR) -> AllureCli:
-    """The pinned CLI, installing it into the cache when neither the package folder nor the cache has it."""
+def find_or_install(
+    environ: Mapping[str, str] | None = None,
+    pinned_dir: Path = PINNED_DIR,
+    announce: Callable[[str], None] | None = None,
+) -> AllureCli:
+    """The pinned CLI, installing it into the cache when neither the package folder nor the cache has it
+    (``announce`` is told first, as the install takes a while)."""
     version = pinned_version(pinned_dir)
     env = os.environ if environ is None else environ
     node = shutil.which("node", path=env.get("PATH"))
@@ -99,6 +106,8 @@ def find_or_install(environ: Mapping[str, str] | None = None, pinned_dir: Path =
     npm = shutil.which("npm", path=env.get("PATH"))
     if npm is None:
         raise HtmlUnavailable("HTML report skipped: it needs npm to install the Allure CLI (install npm)")
+    if announce is not None:
+        announce(f"installing the pinned Allure report CLI {version} into {target} (once)")
     _npm_ci(npm, pinned_dir, target, env)
     script = _installed(target, version)
     if script is None:
@@ -153,6 +162,7 @@ def allurerc(report_name: str) -> dict[str, object]:
         "name": "NHS Notify conformance",
         "output": "html",
         "historyPath": "history.jsonl",
+        "historyLimit": HISTORY_RUNS,
         "plugins": {
             "allure2": {"options": {"reportName": report_name, "singleFile": True, "reportLanguage": "en"}}
         },

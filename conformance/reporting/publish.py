@@ -71,14 +71,19 @@ def publish(
     scrub_tree(reports, skip=("html",))
 
     html: Path | None = None
+
+    def announce(note: str) -> None:
+        err.write(f"notify-conformance: {note}\n")
+        err.flush()
+
     try:
-        html = allure_html.build(allure_html.find_or_install(), reports, headline)
+        html = allure_html.build(allure_html.find_or_install(announce=announce), reports, headline)
     except allure_html.HtmlUnavailable as problem:
         err.write(f"notify-conformance: {problem}\n")
     except OSError as problem:
         err.write(f"notify-conformance: HTML report skipped: {problem}\n")
     manifest = write_manifest(reports, facts, readiness, html)
-    written = [str(html)] if html is not None else []
+    written = [str(reports / "html" / "index.html")] if html is not None else []
     written += [str(reports / "junit.xml"), str(results), str(manifest)]
     out.write("Reports: " + ", ".join(written) + "\n")
     return Published(html=html, manifest=manifest, readiness=readiness_file)

@@ -42,9 +42,16 @@ def test_request_and_response_show_everything_a_reader_needs() -> None:
 def test_secrets_are_masked_in_headers_bodies_and_the_curl_line() -> None:
     redaction.register("registered-api-key-987654")
     body = b"grant_type=client_credentials&client_assertion=eyJhbGciOiJSUzUxMiJ9.eyJpc3MiOiJ4In0.c2ln"
-    text = describe_exchange(_post(body, b'{"access_token": "issued-token-42", "note": "registered-api-key-987654"}'))
+    text = describe_exchange(
+        _post(body, b'{"access_token": "issued-token-42", "note": "registered-api-key-987654"}')
+    )
     combined = text.request + text.response
-    for secret in ("opaque-token-123456", "eyJhbGciOiJSUzUxMiJ9", "issued-token-42", "registered-api-key-987654"):
+    for secret in (
+        "opaque-token-123456",
+        "eyJhbGciOiJSUzUxMiJ9",
+        "issued-token-42",
+        "registered-api-key-987654",
+    ):
         assert secret not in combined
     assert "Authorization: [REDACTED]" in text.request
     assert "put your own credentials" in text.request
@@ -62,7 +69,9 @@ def test_the_curl_line_replays_the_request() -> None:
 
 
 def test_a_five_megabyte_batch_is_previewed_not_attached_whole() -> None:
-    messages = [{"messageReference": f"ref-{i:07d}", "recipient": {"nhsNumber": "9990548609"}} for i in range(65000)]
+    messages = [
+        {"messageReference": f"ref-{i:07d}", "recipient": {"nhsNumber": "9990548609"}} for i in range(65000)
+    ]
     body = json.dumps({"data": {"attributes": {"messages": messages}}}).encode()
     assert len(body) > 5_000_000
     text = describe_exchange(_post(body))
@@ -82,7 +91,10 @@ def test_a_secret_straddling_the_preview_cut_is_masked_before_cutting() -> None:
     redaction.register("straddling-secret-value-0001")
     prefix = "x" * (BODY_PREVIEW_CHARS - 10)
     exchange = Exchange.build(
-        method="GET", url=URL, status=200, response_body=(prefix + "straddling-secret-value-0001" + "y" * 100).encode()
+        method="GET",
+        url=URL,
+        status=200,
+        response_body=(prefix + "straddling-secret-value-0001" + "y" * 100).encode(),
     )
     text = describe_exchange(exchange)
     assert "straddling-sec" not in text.response

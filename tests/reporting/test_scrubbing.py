@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import allure_pytest.plugin
-from allure_commons.model2 import Attachment, Parameter, StatusDetails, TestResult
+from allure_commons import model2
 
 from conformance import redaction
 from conformance.reporting.scrubbing import RedactingFileLogger, install_redacting_writer, scrub_tree
@@ -23,15 +23,19 @@ def _all_bytes(folder: Path) -> bytes:
 def test_the_writer_redacts_results_and_attachments(tmp_path: Path) -> None:
     redaction.register(SECRET)
     writer = RedactingFileLogger(tmp_path)
-    result = TestResult(
+    result = model2.TestResult(
         uuid="u1",
         name=f"title with {SECRET}",
-        parameters=[Parameter(name="token", value=f"'{SECRET}'")],
-        statusDetails=StatusDetails(message=f"Authorization: Bearer {SECRET}", trace=f"assertion={JWT}"),
-        attachments=[Attachment(name="log", source="a-attachment.txt", type="text/plain")],
+        parameters=[model2.Parameter(name="token", value=f"'{SECRET}'")],
+        statusDetails=model2.StatusDetails(
+            message=f"Authorization: Bearer {SECRET}", trace=f"assertion={JWT}"
+        ),
+        attachments=[model2.Attachment(name="log", source="a-attachment.txt", type="text/plain")],
     )
     writer.report_result(result)
-    writer.report_attached_data(body=f"captured log: client_assertion={JWT} key {SECRET}", file_name="a-attachment.txt")
+    writer.report_attached_data(
+        body=f"captured log: client_assertion={JWT} key {SECRET}", file_name="a-attachment.txt"
+    )
     binary = bytes([0x89, 0x50, 0x4E, 0x47, 0xFF, 0x00])
     writer.report_attached_data(body=binary, file_name="b-attachment.png")
     source = tmp_path / "outside.txt"
@@ -57,10 +61,14 @@ def test_scrub_tree_cleans_every_text_file_and_keeps_json_valid(tmp_path: Path) 
     redaction.register(SECRET)
     results = tmp_path / "allure-results"
     results.mkdir()
-    (results / "x-result.json").write_text(json.dumps({"name": "ok", "statusDetails": {"message": f'a "{SECRET}"\\'}}))
+    (results / "x-result.json").write_text(
+        json.dumps({"name": "ok", "statusDetails": {"message": f'a "{SECRET}"\\'}})
+    )
     (results / "y-attachment.txt").write_text(f"Authorization: Bearer {SECRET}\n")
     (tmp_path / "junit.xml").write_text(f'<testsuite><failure message="{SECRET}"/></testsuite>')
-    (tmp_path / "history.jsonl").write_text(json.dumps({"m": SECRET}) + "\n" + json.dumps({"m": "clean"}) + "\n")
+    (tmp_path / "history.jsonl").write_text(
+        json.dumps({"m": SECRET}) + "\n" + json.dumps({"m": "clean"}) + "\n"
+    )
     (tmp_path / "image.png").write_bytes(b"\x89PNG\xff\xfe" + SECRET.encode())  # not text: left alone
     untouched = tmp_path / "clean.txt"
     untouched.write_text("nothing to hide")
@@ -73,7 +81,9 @@ def test_scrub_tree_cleans_every_text_file_and_keeps_json_valid(tmp_path: Path) 
     assert {p.name for p in changed} == {"x-result.json", "y-attachment.txt", "junit.xml", "history.jsonl"}
     for path in changed:
         assert SECRET not in path.read_text()
-    assert json.loads((results / "x-result.json").read_text())["statusDetails"]["message"].startswith('a "[REDACTED]')
+    assert json.loads((results / "x-result.json").read_text())["statusDetails"]["message"].startswith(
+        'a "[REDACTED]'
+    )
     assert [json.loads(line) for line in (tmp_path / "history.jsonl").read_text().splitlines()] == [
         {"m": redaction.MARKER},
         {"m": "clean"},
