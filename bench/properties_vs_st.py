@@ -68,8 +68,11 @@ def main() -> None:
         our_cases, our_seconds = ours(server.base_url, args.max_examples, args.seed)
     our_rate, st_rate = our_cases / our_seconds, st_cases / st_seconds
     print(f"budget: --max-examples {args.max_examples}, seed {args.seed}, target {server.base_url}")
-    print(f"notify-conformance properties: {our_cases:6d} cases in {our_seconds:6.2f} s = {our_rate:8.1f} cases/s")
-    print(f"schemathesis st run:           {st_cases:6d} cases in {st_seconds:6.2f} s = {st_rate:8.1f} cases/s")
+    for name, cases, seconds, rate in (
+        ("notify-conformance properties", our_cases, our_seconds, our_rate),
+        ("schemathesis st run", st_cases, st_seconds, st_rate),
+    ):
+        print(f"{name:<30} {cases:6d} cases in {seconds:6.2f} s = {rate:8.1f} cases/s")
     print(f"ratio (ours / st run): {our_rate / st_rate:.2f}")
 
 
