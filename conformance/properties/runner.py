@@ -56,7 +56,7 @@ class PropertyOutcome:
         if self.unsendable:
             lines.append(f"not sent: {self.unsendable} case(s) whose header values are not valid HTTP/1.1")
         lines += [f"known discrepancy {reason}: {n} case(s)" for reason, n in sorted(self.known.items())]
-        return "\n".join(lines)
+        return "\n".join(lines) + "\n"
 
 
 class _AuthProvider:

@@ -4,6 +4,7 @@ through the suite's guarded httpx client."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import hypothesis
@@ -56,10 +57,12 @@ def run_stateful(runner: PropertyRunner, *, steps: int = 10) -> PropertyOutcome:
         database=None,
         suppress_health_check=list(hypothesis.HealthCheck),
     )
+    started = time.monotonic()
     try:
         run_state_machine_as_test(NotifyStateMachine, settings=settings)
     except FailureGroup as group:
         outcome.failures += [str(failure) for failure in group.exceptions]
     except AssertionError as error:
         outcome.failures.append(str(error))
+    outcome.elapsed_s = time.monotonic() - started
     return outcome
