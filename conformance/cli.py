@@ -99,7 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-examples", type=_whole_number, default=5, help="examples per property-based test (default: 5)"
     )
     selftest.add_argument(
-        "--jobs", type=_whole_number, default=os.cpu_count() or 2, help="worker processes (default: CPUs)"
+        "--jobs",
+        type=_whole_number,
+        default=(os.cpu_count() or 1) + 1,
+        help="worker processes (default: CPUs + 1)",
     )
     selftest.add_argument("--seed", type=_positive_int, help="property-test seed (default: random)")
     selftest.add_argument("--reports", default="reports", type=Path, help="report folder (default: reports/)")

@@ -33,7 +33,17 @@ MARKERS = {
     "writes": "creates messages; in production only for the named test patient",
     "undeclared_method": "sends methods the API does not declare; never run against production",
     "extra_client(name)": "needs a special-purpose client that only the local reference offers",
+    "notify_suite": "a test outside conformance.suite that wants the environment's targets",
 }
+
+SUITE_PACKAGE = "conformance.suite."
+
+
+def _is_suite_test(metafunc: pytest.Metafunc) -> bool:
+    """Only the shipped suite (or a test that opts in) is parametrised over targets, so the plugin,
+    loaded in every pytest session of an environment that has it installed, leaves other tests alone."""
+    module = getattr(metafunc.module, "__name__", "")
+    return module.startswith(SUITE_PACKAGE) or metafunc.definition.get_closest_marker("notify_suite") is not None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -217,7 +227,7 @@ def _applicable(item_markers: set[str], extra_clients: list[str], target: Target
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "target" not in metafunc.fixturenames:
+    if "target" not in metafunc.fixturenames or not _is_suite_test(metafunc):
         return
     state = metafunc.config.stash[_STATE]
     env = state.environment

@@ -5,12 +5,16 @@ The suite runs against the clean reference API (nothing may fail) and then once 
 matrix: which tests caught which fault. A fault no test notices means a check has gone blind, so any
 score under 100% fails the command.
 
-Runs are spread over worker processes (``--jobs``). A worker runs one job after another in-process
+Runs are spread over worker processes (``--jobs``, by default one more than the CPUs: runs spend part of
+their time in sleeps and timeouts the suite waits out). A worker runs one job after another in-process
 (``pytest.main`` with our plugin and a small recording plugin), which saves the interpreter and plugin
 start-up a fresh process would pay for every fault. Each worker has its own scratch folder as working
-directory, so hypothesis and schemathesis caches never land in the user's tree. ``--quick`` runs only
-the tests of each fault's declared areas (and the clean run only those areas): that is what our own
-tests use; the full mode, the default, runs everything for every fault.
+directory, so hypothesis and schemathesis caches never land in the user's tree.
+
+``--quick`` answers only "is every fault caught?": a fault's run holds just the tests of its declared
+areas, puts the tests earlier runs found slow last, and stops at the first failure (the clean run still
+runs every test of those areas). Our own tests use it. The full mode, the default and the source of the
+checked-in matrix, runs every test against every fault and counts every test that caught it.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -59,6 +63,8 @@ class Job:
     log: str
     #: stop at the first failing test (quick mode: whether a fault is caught, not by how many tests)
     first_failure_only: bool = False
+    #: seconds earlier runs took per slow test; with ``first_failure_only`` they run last
+    slow: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -81,6 +87,8 @@ class JobResult:
     exit_code: int | None = None
     #: why the run broke down (timeout, crash, usage error), if it did
     error: str | None = None
+    #: tests that took a while, by node id (a hint for ordering later quick runs)
+    durations: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> JobResult:
@@ -91,12 +99,20 @@ class JobResult:
 # ------------------------------------------------------------------------------------------------------
 # Inside a worker: one pytest session per job
 
+#: A test is "slow" (worth running last when only the first failure matters) from this many seconds.
+_SLOW_S = 0.2
+#: Which suite modules hold each area's tests, learnt from this worker's first full collection; later
+#: runs of a few areas then collect only those modules.
+_MODULES_BY_AREA: dict[str, set[str]] = {}
+_collected_everything = False
+
 
 class _Recorder:
     """A pytest plugin object: keeps only the wanted areas' tests and records every outcome."""
 
-    def __init__(self, areas: Sequence[str], result: JobResult) -> None:
-        self.areas = set(areas)
+    def __init__(self, job: Job, result: JobResult) -> None:
+        self.job = job
+        self.areas = set(job.areas)
         self.result = result
         self.area_of: dict[str, str] = {}
 
@@ -112,9 +128,12 @@ class _Recorder:
             area = self._area(item)
             (kept if not self.areas or area in self.areas else dropped).append(item)
             self.area_of[item.nodeid] = area
+            _MODULES_BY_AREA.setdefault(area, set()).add(str(item.path))
+        if self.job.first_failure_only:
+            kept.sort(key=lambda item: self.job.slow.get(item.nodeid, 0.0))  # stable: suite order otherwise
         if dropped:
             config.hook.pytest_deselected(items=dropped)
-            items[:] = kept
+        items[:] = kept
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         result = self.result
@@ -125,12 +144,21 @@ class _Recorder:
             result.passed += 1
         elif report.skipped:
             result.skipped += 1
+        if report.when == "call" and report.duration >= _SLOW_S:
+            result.durations[report.nodeid] = round(report.duration, 2)
+
+
+def _paths(areas: Sequence[str]) -> list[str]:
+    """What to collect: the areas' modules once they are known, else the whole suite."""
+    if not areas or not _collected_everything or any(area not in _MODULES_BY_AREA for area in areas):
+        return [str(SUITE_DIR)]
+    return sorted({module for area in areas for module in _MODULES_BY_AREA[area]})
 
 
 def pytest_argv(job: Job) -> list[str]:
     """The suite's pytest arguments for one job (local environment, faults, budget, quiet)."""
     argv = [
-        str(SUITE_DIR),
+        *_paths(job.areas),
         "-p",
         "no:notify_conformance",  # passed as an object instead
         "-c",
@@ -146,6 +174,8 @@ def pytest_argv(job: Job) -> list[str]:
         "-q",
         "-r",
         "fE",
+        "-p",
+        "no:unraisableexception",  # its garbage collection at the end of every session costs ~0.2 s
     ]
     for fault in job.faults:
         argv += ["--notify-fault", fault]
@@ -158,12 +188,15 @@ def pytest_argv(job: Job) -> list[str]:
 
 def run_job(job: Job) -> JobResult:
     """Run the suite once, in this process, as ``job`` says."""
+    global _collected_everything
     from conformance import plugin
 
     result = JobResult(job.name)
     started = time.monotonic()
+    argv = pytest_argv(job)
     try:
-        result.exit_code = int(pytest.main(pytest_argv(job), plugins=[plugin, _Recorder(job.areas, result)]))
+        result.exit_code = int(pytest.main(argv, plugins=[plugin, _Recorder(job, result)]))
+        _collected_everything = _collected_everything or argv[0] == str(SUITE_DIR)
     except Exception as error:  # a broken session must not take the worker (and its other jobs) down
         result.error = f"{type(error).__name__}: {error}"
     result.seconds = round(time.monotonic() - started, 2)
@@ -270,13 +303,18 @@ class _Worker:
 
 
 def run_jobs(
-    jobs: Sequence[Job], workers: int, timeout_s: float, scratch: Path, on_result: Any = None
+    jobs: Sequence[Job], workers: int, timeout_s: float, scratch: Path, logs: Path, on_result: Any = None
 ) -> dict[str, JobResult]:
-    """Run every job on ``workers`` processes; ``on_result(result, done, total)`` reports progress."""
+    """Run every job on ``workers`` processes; ``on_result(result, done, total)`` reports progress.
+
+    Each worker works in its own folder under ``scratch``; its stderr goes to ``logs``. The slow tests
+    any run reports are passed on to the jobs sent after it (quick runs put them last).
+    """
     pending: queue.Queue[Job] = queue.Queue()
     for job in jobs:
         pending.put(job)
     results: dict[str, JobResult] = {}
+    slow: dict[str, float] = {}
     lock = threading.Lock()
 
     def drive(index: int) -> None:
@@ -287,10 +325,16 @@ def run_jobs(
                     job = pending.get_nowait()
                 except queue.Empty:
                     return
-                if worker is None or not worker.alive:
-                    worker = _Worker(scratch / f"worker-{index}", scratch / f"worker-{index}.stderr")
+                if worker is not None and not worker.alive:  # stopped after a timeout, or died
+                    worker.close()
+                    worker = None
+                if worker is None:
+                    worker = _Worker(scratch / f"worker-{index}", logs / f"worker-{index}.stderr.log")
+                with lock:
+                    job = replace(job, slow=dict(slow))
                 result = worker.ask(job, timeout_s)
                 with lock:
+                    slow.update(result.durations)
                     results[job.name] = result
                     if on_result is not None:
                         on_result(result, len(results), len(jobs))
@@ -408,8 +452,9 @@ def render_markdown(matrix: KillMatrix) -> str:
         + f" — {'PASS' if matrix.clean_passed else 'FAIL'}.",
         f"- Total time: {matrix.seconds:.0f} s.",
         "",
-        "| fault | modes | behaviour it breaks | expected area | caught | tests that caught it | examples |",
-        "|---|---|---|---|---|---|---|",
+        "| fault | modes | behaviour it breaks | expected area | caught | tests that caught it | examples "
+        "| failures in other areas |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for v in matrix.verdicts:
         examples = ", ".join(f"`{_short(nodeid)}`" for nodeid in v.caught_by[:_EXAMPLE_IDS])
@@ -418,7 +463,7 @@ def render_markdown(matrix: KillMatrix) -> str:
         caught = "yes" if v.caught else "**NO**"
         lines.append(
             f"| `{v.fault}` | {_modes_text(v.modes)} | {v.breaks} ({v.section}) | {', '.join(v.areas)} "
-            f"| {caught} | {len(v.caught_by)} | {examples} |"
+            f"| {caught} | {len(v.caught_by)} | {examples} | {len(v.also_failed)} |"
         )
     if clean.failures:
         lines += ["", "## Failures on the clean reference", ""]
@@ -516,7 +561,7 @@ def selftest(
     started = time.monotonic()
     scratch = Path(tempfile.mkdtemp(prefix="notify-selftest-"))
     try:
-        results = run_jobs(jobs, workers, JOB_TIMEOUT_S[mode], scratch, progress)
+        results = run_jobs(jobs, workers, JOB_TIMEOUT_S[mode], scratch, logs, progress)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     missing = JobResult(CLEAN, error="never ran")

@@ -25,9 +25,9 @@ from pathlib import Path
 PINNED_DIR = Path(__file__).resolve().parent / "allure_cli"
 CACHE_SUBDIR = "notify-conformance"
 INSTALL_TIMEOUT_S = 900
-#: How many earlier runs the trend keeps when a report folder is reused (nightly CI).
-HISTORY_RUNS = 30
 GENERATE_TIMEOUT_S = 900
+#: How many earlier runs the trend keeps when a report folder is reused (nightly CI); ~1 MB per full run.
+HISTORY_RUNS = 30
 
 #: The page may run its own inline and embedded (data:) code and show embedded images; nothing else.
 CONTENT_SECURITY_POLICY = (

@@ -22,6 +22,9 @@ from conformance.exchange import Exchange
 #: How much of a body the report shows (after pretty-printing); the rest is summarised in one line.
 BODY_PREVIEW_CHARS = 16 * 1024
 
+#: How far past the cut a long body is redacted: far more than any secret is long.
+_REDACTION_MARGIN = 64 * 1024
+
 #: Headers curl works out for itself; repeating them would only make the replay line wrong when edited.
 _CURL_SKIPS = frozenset({"host", "content-length", "accept-encoding", "connection"})
 _TOKEN_HINT = f" (put your own credentials where it shows {redaction.MARKER})"
@@ -109,14 +112,15 @@ class _Body:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             return cls(f"(binary body not shown: {size})", None)
-        # redact the whole text before cutting it, so a secret straddling the cut cannot survive half-shown
-        exact = redaction.redact(text)
-        replayable = exact if len(exact) <= preview_chars else None
+        # redact well past the cut before cutting, so a secret straddling the cut cannot survive half-shown;
+        # the rest of a huge body is never shown, so it is not redacted (a 5 MB batch would take a second)
+        whole = len(text) <= preview_chars + _REDACTION_MARGIN
+        exact = redaction.redact(text if whole else text[: preview_chars + _REDACTION_MARGIN])
+        replayable = exact if whole and len(exact) <= preview_chars else None
         shown = _pretty(exact, content_type) if replayable is not None else exact
         if len(shown) <= preview_chars:
             return cls(shown, replayable)
-        hidden = len(shown) - preview_chars
-        note = f"\n\u2026 [{hidden:,} more characters not shown; the whole body is {size}]"
+        note = f"\n\u2026 [cut here for the report; the whole body is {size}]"
         return cls(shown[:preview_chars] + note, replayable)
 
 

@@ -57,33 +57,39 @@ def publish(
         facts.finished_at = metadata.now()
     results = reports / "allure-results"
     results.mkdir(parents=True, exist_ok=True)
-    headline = readiness.headline()
-    cli_version = allure_html.pinned_version()
-    rows = metadata.environment_entries(facts, readiness.panel_rows(), f"allure {cli_version}")
-    metadata.write_environment_properties(results, rows)
-    metadata.write_categories(results)
-    executor = metadata.ci_executor(report_name=headline)
-    if executor is not None:
-        metadata.write_executor(results, executor)
+    _write_metadata(results, facts, readiness)
     readiness_file = reports / "readiness.md"
     readiness_file.write_text(readiness.markdown(), encoding="utf-8")
-
     scrub_tree(reports, skip=("html",))
-
-    html: Path | None = None
-
-    def announce(note: str) -> None:
-        err.write(f"notify-conformance: {note}\n")
-        err.flush()
-
-    try:
-        html = allure_html.build(allure_html.find_or_install(announce=announce), reports, headline)
-    except allure_html.HtmlUnavailable as problem:
-        err.write(f"notify-conformance: {problem}\n")
-    except OSError as problem:
-        err.write(f"notify-conformance: HTML report skipped: {problem}\n")
+    html = _build_html(reports, readiness.headline(), err)
     manifest = write_manifest(reports, facts, readiness, html)
     written = [str(reports / "html" / "index.html")] if html is not None else []
     written += [str(reports / "junit.xml"), str(results), str(manifest)]
     out.write("Reports: " + ", ".join(written) + "\n")
     return Published(html=html, manifest=manifest, readiness=readiness_file)
+
+
+def _write_metadata(results: Path, facts: metadata.RunFacts, readiness: Readiness) -> None:
+    """The Environment panel (readiness first), the failure categories, and the CI executor if any."""
+    cli_version = f"allure {allure_html.pinned_version()}"
+    metadata.write_environment_properties(
+        results, metadata.environment_entries(facts, readiness.panel_rows(), cli_version)
+    )
+    metadata.write_categories(results)
+    executor = metadata.ci_executor(report_name=readiness.headline())
+    if executor is not None:
+        metadata.write_executor(results, executor)
+
+
+def _build_html(reports: Path, headline: str, err: TextIO) -> Path | None:
+    def announce(note: str) -> None:
+        err.write(f"notify-conformance: {note}\n")
+        err.flush()
+
+    try:
+        return allure_html.build(allure_html.find_or_install(announce=announce), reports, headline)
+    except allure_html.HtmlUnavailable as problem:
+        err.write(f"notify-conformance: {problem}\n")
+    except OSError as problem:
+        err.write(f"notify-conformance: HTML report skipped: {problem}\n")
+    return None

@@ -34,6 +34,26 @@ def redact_tree(value: Any) -> Any:
     return value
 
 
+def redacted_json(document: Any) -> str:
+    """``document`` serialised with no secret in it, and still valid JSON.
+
+    Most documents hold none, so one pass over the serialised text decides; otherwise every string is
+    redacted, then the text once more for what spans several strings (a token under an ``access_token``
+    key), unless that pass would break the JSON.
+    """
+    text = json.dumps(document, ensure_ascii=False)
+    if redaction.redact(text) == text:
+        return text
+    text = json.dumps(redact_tree(document), ensure_ascii=False)
+    cleaned = redaction.redact(text)
+    if cleaned != text:
+        try:
+            json.loads(cleaned)
+        except ValueError:
+            return text
+    return cleaned
+
+
 def _redacted_bytes(data: bytes) -> bytes:
     """Text is redacted; anything that is not UTF-8 (an image, an archive) is left as it is."""
     try:
@@ -54,9 +74,9 @@ class RedactingFileLogger(AllureFileLogger):  # type: ignore[misc]
     """allure-pytest's results writer, with every item and attachment redacted on the way to disk."""
 
     def _write_item(self, item: Any) -> None:
-        data = redact_tree(asdict(item, filter=lambda _, v: v or v is False))
+        text = redacted_json(asdict(item, filter=lambda _, v: v or v is False))
         name = item.file_pattern.format(prefix=uuid.uuid4())
-        _write_atomically(self._report_dir / name, json.dumps(data, ensure_ascii=False).encode("utf-8"))
+        _write_atomically(self._report_dir / name, text.encode("utf-8"))
 
     @hookimpl  # type: ignore[untyped-decorator]
     def report_result(self, result: Any) -> None:
@@ -93,7 +113,7 @@ def install_redacting_writer() -> None:
 
 
 def scrub_tree(root: Path, skip: tuple[str, ...] = ()) -> list[Path]:
-    """Redact every text file under ``root`` in place (JSON string by string); return the files changed.
+    """Redact every text file under ``root`` in place (JSON stays valid); return the files changed.
 
     ``skip`` names top-level entries to leave alone (the HTML, which is regenerated from scrubbed input).
     """
@@ -126,25 +146,19 @@ def _scrubbed(path: Path, data: bytes) -> bytes:
         return data
     if path.suffix == ".json":
         try:
-            document = json.loads(text)
+            return redacted_json(json.loads(text)).encode("utf-8")
         except ValueError:
             pass
-        else:
-            text = json.dumps(redact_tree(document), ensure_ascii=False)
-    if path.suffix == ".jsonl":
-        text = "".join(_scrubbed_line(line) for line in text.splitlines(keepends=True))
-    # string-by-string redaction keeps JSON valid; what it cannot see (a secret split across values) the
-    # plain text pass still removes
+    elif path.suffix == ".jsonl":
+        return "".join(_scrubbed_line(line) for line in text.splitlines(keepends=True)).encode("utf-8")
     return redaction.redact(text).encode("utf-8")
 
 
 def _scrubbed_line(line: str) -> str:
-    """One JSON Lines record, redacted string by string so the line stays valid JSON."""
+    """One JSON Lines record, redacted so the line stays valid JSON."""
     body = line.rstrip("\n")
-    if not body.strip():
-        return line
     try:
         record = json.loads(body)
     except ValueError:
         return redaction.redact(line)
-    return json.dumps(redact_tree(record), ensure_ascii=False) + line[len(body) :]
+    return redacted_json(record) + line[len(body) :]

@@ -130,6 +130,21 @@ def test_first_page_of_accounts(api: ApiClient, page: str | None) -> None:
 @behaviour(
     area=AREA,
     feature=FEATURE,
+    story="The practice code is case-insensitive: written in lower case it gets the same accounts",
+    section=SECTION,
+    ref="api-behaviour §1.5 (case-insensitive), §4.6 (upper-cased first)",
+)
+def test_practice_code_is_case_insensitive(api: ApiClient) -> None:
+    upper = _expect.success_data(fetch(api, KNOWN_ODS), 200)
+    lower = _expect.success_data(fetch(api, KNOWN_ODS.lower()), 200)
+    assert lower.get("attributes") == upper.get("attributes"), (
+        f"{KNOWN_ODS.lower()!r} and {KNOWN_ODS!r} name the same practice but got different accounts"
+    )
+
+
+@behaviour(
+    area=AREA,
+    feature=FEATURE,
     story="The sandbox answers every other valid practice code with its two sample accounts on one page",
     section=SANDBOX_SECTION,
     ref="api-behaviour §4.6 rule 7; upstream-tests §3.13 (test_single_page)",

@@ -59,6 +59,16 @@ def test_the_html_report_opens_offline_and_shows_the_results(tmp_path: Path) -> 
     index = reports / "html" / "index.html"
     page = index.read_text(encoding="utf-8")
 
+    # every result reads as evidence: area, operation, behaviour, severity, a sentence for a title, a link
+    results = _results(reports)
+    assert results
+    for result in results:
+        labels = {label["name"] for label in result["labels"]}
+        assert {"epic", "feature", "story", "severity"} <= labels, result["fullName"]
+        assert result["links"] and not result["name"].startswith("test_"), result["fullName"]
+        shown = [p["value"] for p in result.get("parameters", [])]
+        assert not any(value.startswith("Target(") for value in shown), result["fullName"]
+
     # self-contained and private: nothing is loaded from outside, no analytics anywhere
     external = [u for u in loaded_urls(page) if re.match(r"(?i)(https?:)?//", u)]
     assert external == []
@@ -92,6 +102,19 @@ def test_the_html_report_opens_offline_and_shows_the_results(tmp_path: Path) -> 
     assert manifest["run"]["exit_code"] == 0
 
 
+def _html_case(embedded: dict[str, bytes], result: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The HTML's test case (uid and data) for one Allure result: same test, same parameters."""
+    wanted = sorted((p["name"], p["value"]) for p in result.get("parameters", []))
+    for name, data in embedded.items():
+        if not name.startswith("data/test-cases/"):
+            continue
+        case = json.loads(data)
+        shown = sorted((p["name"], p["value"]) for p in case["parameters"])
+        if case["fullName"] == result["fullName"] and shown == wanted:
+            return name.removeprefix("data/test-cases/").removesuffix(".json"), case
+    raise AssertionError(f"{result['fullName']} {wanted} is not in the HTML")
+
+
 @needs_chromium
 def test_a_failing_target_is_explained_request_by_request(tmp_path: Path, wrong_api: str) -> None:
     reports = tmp_path / "reports"
@@ -115,9 +138,8 @@ def test_a_failing_target_is_explained_request_by_request(tmp_path: Path, wrong_
 
     # in the HTML: the failed test's page names the requirement and shows the response as sent
     index = reports / "html" / "index.html"
-    by_id = json.loads((reports / "html" / "test-results.json").read_text())["byId"]
-    uid = next(u for u, s in by_id.items() if s["name"] == result["name"] and s["status"] == "failed")
-    case = json.loads(embedded_files(index.read_text(encoding="utf-8"))[f"data/test-cases/{uid}.json"])
+    uid, case = _html_case(embedded_files(index.read_text(encoding="utf-8")), result)
+    assert case["status"] == "failed"
     assert case["extra"]["categories"][0]["name"].startswith("Conformance failures")
     step = next(s for s in case["testStage"]["steps"] if s["name"] == exchange["name"])
     response_uid = next(a["uid"] for a in step["attachments"] if a["name"] == "Response")

@@ -90,3 +90,11 @@ def test_scrub_tree_cleans_every_text_file_and_keeps_json_valid(tmp_path: Path) 
     ]
     assert (html / "index.html").read_text() == SECRET  # the HTML is regenerated from scrubbed results
     assert untouched.read_text() == "nothing to hide"
+
+
+def test_a_token_under_a_sensitive_key_is_masked_and_the_json_stays_valid(tmp_path: Path) -> None:
+    document = {"response": {"access_token": "never-registered-token-77", "expires_in": "599"}}
+    (tmp_path / "r.json").write_text(json.dumps(document))
+    scrub_tree(tmp_path)
+    cleaned = json.loads((tmp_path / "r.json").read_text())
+    assert cleaned == {"response": {"access_token": redaction.MARKER, "expires_in": "599"}}
