@@ -43,7 +43,8 @@ def _is_suite_test(metafunc: pytest.Metafunc) -> bool:
     """Only the shipped suite (or a test that opts in) is parametrised over targets, so the plugin,
     loaded in every pytest session of an environment that has it installed, leaves other tests alone."""
     module = getattr(metafunc.module, "__name__", "")
-    return module.startswith(SUITE_PACKAGE) or metafunc.definition.get_closest_marker("notify_suite") is not None
+    opted_in = metafunc.definition.get_closest_marker("notify_suite") is not None
+    return module.startswith(SUITE_PACKAGE) or opted_in
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
