@@ -28,6 +28,7 @@ from conformance.properties import schema as schema_loader
 from conformance.properties.checks import CUSTOM_CHECKS, builtin_checks
 from conformance.properties.schema import Mode
 from conformance.spec import Spec
+from conformance.transport import auth_for
 
 Case = _Case[Any]
 
@@ -45,6 +46,19 @@ class PropertyOutcome:
     failures: list[str] = field(default_factory=list)
     unsendable: int = 0
     elapsed_s: float = 0.0
+
+    def set_aside_known(
+        self, group: FailureGroup, operation_id: str, target: Target, url: str
+    ) -> list[Failure]:
+        """Count the failures a known discrepancy explains; return the ones it does not."""
+        unexplained = []
+        for failure in group.exceptions:
+            rule = discrepancies.classify(failure, operation_id, target, url)
+            if rule is None:
+                unexplained.append(failure)
+            else:
+                self.known[f"{rule.id} ({rule.reason})"] += 1
+        return unexplained
 
     def summary(self) -> str:
         statuses = ", ".join(f"{code}×{n}" for code, n in sorted(self.statuses.items()))
@@ -145,16 +159,8 @@ class PropertyRunner:
         self.seed = seed
         self.production = production
         self._schemas: dict[str, OpenApiSchema] = {}
-        self._auth: SignedJWTAuth | None = None
         self._auth_errors: list[ConformanceError] = []
-        if target.auth_required and target.credentials and target.token_url:
-            creds = target.credentials
-            self._auth = SignedJWTAuth.from_key_file(
-                token_url=target.token_url,
-                api_key=creds.api_key,
-                kid=creds.kid,
-                key_path=creds.private_key_path,
-            )
+        self._auth = auth_for(target)
 
     def schema(self, mode: Mode) -> OpenApiSchema:
         if mode not in self._schemas:
@@ -189,15 +195,9 @@ class PropertyRunner:
             try:
                 case.validate_response(response, checks=checks, additional_checks=list(CUSTOM_CHECKS))
             except FailureGroup as group:
-                unexplained = []
-                for failure in group.exceptions:
-                    rule = discrepancies.classify(
-                        failure, operation_id, self.target, str(response.request.url)
-                    )
-                    if rule is None:
-                        unexplained.append(failure)
-                    else:
-                        outcome.known[f"{rule.id} ({rule.reason})"] += 1
+                unexplained = outcome.set_aside_known(
+                    group, operation_id, self.target, str(response.request.url)
+                )
                 if unexplained:
                     raise FailureGroup(
                         unexplained, _reproduction(case, unexplained, self.target.base_url)

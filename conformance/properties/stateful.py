@@ -12,7 +12,6 @@ import schemathesis
 from hypothesis.stateful import run_state_machine_as_test
 from schemathesis.core.failures import FailureGroup
 
-from conformance.properties import discrepancies
 from conformance.properties.checks import CUSTOM_CHECKS
 from conformance.properties.runner import Case, PropertyOutcome, PropertyRunner, _fresh_references, _request
 
@@ -37,16 +36,9 @@ def run_stateful(runner: PropertyRunner, *, steps: int = 10) -> PropertyOutcome:
             try:
                 super().validate_response(response, case, additional_checks=list(CUSTOM_CHECKS), **kwargs)
             except FailureGroup as group:
-                unexplained = []
-                for failure in group.exceptions:
-                    operation_id = case.operation.definition.raw.get("operationId", "")
-                    rule = discrepancies.classify(
-                        failure, operation_id, runner.target, str(response.request.url)
-                    )
-                    if rule is None:
-                        unexplained.append(failure)
-                    else:
-                        outcome.known[f"{rule.id} ({rule.reason})"] += 1
+                operation_id = case.operation.definition.raw.get("operationId", "")
+                url = str(response.request.url)
+                unexplained = outcome.set_aside_known(group, operation_id, runner.target, url)
                 if unexplained:
                     raise FailureGroup(unexplained) from None
 
