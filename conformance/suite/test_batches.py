@@ -439,6 +439,26 @@ def test_more_than_the_maximum_is_refused(api: ApiClient, notify_environment: En
     _expect.expect_error(send(api, body), 413, "too_many_items")
 
 
+@behaviour(
+    area=AREA,
+    feature=FEATURE,
+    story="A valid batch whose body is larger than the service limit (about 6 MB) is refused with 413 "
+    "CM_TOO_LARGE",
+    severity="normal",
+    section=SECTION,
+    ref="api-behaviour §3.8, §3.11; upstream-tests §3.11 (payload too large)",
+)
+@pytest.mark.needs_auth
+def test_body_over_the_size_limit_is_refused(api: ApiClient, notify_environment: Environment) -> None:
+    """45,000 valid messages with 32-character personalisation: about 7.6 MB, more than the live backend's
+    6 MiB and less than the gateway's 10 MB. The sandbox has no such limit, hence ``needs_auth``."""
+    _expect.skip_in_production(notify_environment)
+    body = valid_body(api, notify_environment, count=MAX_MESSAGES)
+    for message in body["data"]["attributes"]["messages"]:
+        message["personalisation"] = {"body": "x" * 32}
+    _expect.expect_error(send(api, body), 413, "too_large")
+
+
 # ---- routing plans and duplicates ---------------------------------------------------------------------
 
 

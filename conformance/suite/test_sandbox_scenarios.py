@@ -465,6 +465,23 @@ def test_contact_details_are_accepted(api: ApiClient, sms: str) -> None:
 
 
 @behaviour(
+    area="batches",
+    feature="POST /v1/message-batches",
+    story="The sandbox accepts override contact details on a batch message in each documented "
+    "phone-number style",
+    section="post-/v1/message-batches",
+    ref="api-behaviour §1.6, §4.4; upstream-tests §3.8 (valid contact details)",
+)
+@pytest.mark.scenario
+@pytest.mark.parametrize("sms", VALID_SMS_NUMBERS)
+def test_batch_contact_details_are_accepted(api: ApiClient, sms: str) -> None:
+    body = _bodies.replaced(
+        _bodies.batch(PLAN), f"{MESSAGES}/0/recipient/contactDetails", contact_details(sms)
+    )
+    _expect.success_data(api.post("/v1/message-batches", json=body), 201)
+
+
+@behaviour(
     area="messages",
     feature=CREATE_MESSAGE.label,
     story="Contact details of the wrong type are refused with CM_INVALID_VALUE and a detail naming "
