@@ -52,7 +52,9 @@ def schemathesis_cli(base_url: str, examples: int, seed: int) -> tuple[int, floa
             "--report", "json", "--report-json-path", str(report), "--no-color",
         ]  # fmt: skip
         started = time.perf_counter()
-        subprocess.run(command, capture_output=True, check=False)
+        subprocess.run(
+            command, capture_output=True, check=False, cwd=folder
+        )  # its cache stays out of the tree
         elapsed = time.perf_counter() - started
         counts = json.loads(report.read_text())["test_cases"]
         return int(counts.get("generated", counts.get("total", 0))), elapsed

@@ -41,8 +41,8 @@ from typing import IO, Any
 import pytest
 
 from conformance.errors import ExitCode, UsageError
+from conformance.runner import SUITE_DIR
 
-SUITE_DIR = Path(__file__).resolve().parent / "suite"
 CLEAN = "clean reference"
 DEFAULT_DOC = Path("docs") / "kill-matrix.md"
 DEFAULT_MAX_EXAMPLES = 5

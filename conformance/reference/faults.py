@@ -58,19 +58,6 @@ TokenWrapper = Callable[[Handler, ClientRegistry], Handler]
 BOTH: tuple[Mode, ...] = ("sandbox", "integration")
 SANDBOX: tuple[Mode, ...] = ("sandbox",)
 INTEGRATION: tuple[Mode, ...] = ("integration",)
-#: The suite's requirement areas (``@pytest.mark.area``); a fault names the ones that should catch it.
-AREAS = (
-    "auth",
-    "negotiation",
-    "media type",
-    "routing",
-    "headers",
-    "messages",
-    "batches",
-    "get message",
-    "NHS App accounts",
-    "properties",
-)
 _CREATES = (Operation.CREATE_MESSAGE, Operation.CREATE_BATCH)
 _KSUID = re.compile(r"[a-zA-Z0-9]{27}")
 _BAD_PAGE = "page must be a positive non-zero integer"

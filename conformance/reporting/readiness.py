@@ -12,7 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from conformance.reporting.summary import AREAS, AreaCounts, SummaryCollector
+from conformance.areas import AREAS
+from conformance.reporting.summary import AreaCounts, SummaryCollector
 
 Verdict = Literal["PASS", "FAIL", "NOT RUN"]
 Overall = Literal["READY", "NOT READY", "INCOMPLETE"]

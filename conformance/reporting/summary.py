@@ -7,19 +7,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-#: The areas in the order a supplier reads them; tests name theirs with ``@pytest.mark.area``.
-AREAS = (
-    "auth",
-    "negotiation",
-    "media type",
-    "routing",
-    "headers",
-    "messages",
-    "batches",
-    "get message",
-    "NHS App accounts",
-    "properties",
-)
+from conformance.areas import AREAS
 
 
 @dataclass

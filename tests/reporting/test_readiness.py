@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from conformance.areas import AREAS
 from conformance.reporting.readiness import Readiness
-from conformance.reporting.summary import AREAS, AreaCounts
+from conformance.reporting.summary import AreaCounts
 
 
 def _all_passing() -> list[tuple[str, AreaCounts]]:
