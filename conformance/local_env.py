@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from conformance.environments import (
     Credentials,
@@ -20,12 +21,14 @@ from conformance.environments import (
 )
 from conformance.safety import SafetyPolicy
 
+if TYPE_CHECKING:
+    from conformance.reference.oauth import ClientCredentials
 
-def _credentials(generated: object) -> Credentials:
+
+def _credentials(generated: ClientCredentials) -> Credentials:
+    """The suite's view of a client the reference generated (the two sides share no types)."""
     return Credentials(
-        api_key=generated.api_key,  # type: ignore[attr-defined]
-        kid=generated.kid,  # type: ignore[attr-defined]
-        private_key_path=generated.private_key_path,  # type: ignore[attr-defined]
+        api_key=generated.api_key, kid=generated.kid, private_key_path=generated.private_key_path
     )
 
 

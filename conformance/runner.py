@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> ExitCode:
     collector = SummaryCollector()
     session_facts = SessionFacts(RunFacts(environment=options.env))
     code = pytest.main(pytest_args(options, args, reports), plugins=[plugin, collector, session_facts])
-    exit_code = _exit_code(int(code), collector)
+    exit_code = _exit_code(int(code))
     if exit_code != ExitCode.USAGE:  # a usage error ran nothing worth reporting; its one line says why
         _write_reports(reports, session_facts.facts, collector, exit_code)
     return exit_code
@@ -102,7 +102,7 @@ def _write_reports(reports: Path, facts: RunFacts, collector: SummaryCollector, 
     publish(reports, facts, readiness, out=sys.stdout, err=sys.stderr)
 
 
-def _exit_code(code: int, collector: SummaryCollector) -> ExitCode:
+def _exit_code(code: int) -> ExitCode:
     if code == pytest.ExitCode.OK:
         return ExitCode.OK
     if code == pytest.ExitCode.TESTS_FAILED:
