@@ -15,7 +15,6 @@ import httpx
 from conformance.checks import assert_no_violations, check_exchange
 from conformance.environments import Target
 from conformance.exchange import Exchange
-from conformance.transport import Recorder
 
 JSONAPI = "application/vnd.api+json"
 _UNSET: Any = object()
@@ -24,10 +23,9 @@ _UNSET: Any = object()
 class ApiClient:
     """Requests against one target's base URL, with its auth, recorded and checked."""
 
-    def __init__(self, target: Target, http: httpx.Client, recorder: Recorder) -> None:
+    def __init__(self, target: Target, http: httpx.Client) -> None:
         self.target = target
         self.http = http
-        self.recorder = recorder
 
     def url(self, path: str) -> str:
         """``path`` is appended to the base URL as given (so ``//v1/messages`` keeps its double slash)."""

@@ -277,8 +277,7 @@ def notify_environment(request: pytest.FixtureRequest) -> Environment:
 def api(request: pytest.FixtureRequest, target: Target) -> Iterator[ApiClient]:
     """A client for the test's target (parametrised over the environment's targets)."""
     state = request.config.stash[_STATE]
-    state.recorder.take()
-    yield ApiClient(target, state.http(target), state.recorder)
+    yield ApiClient(target, state.http(target))
 
 
 @pytest.fixture
@@ -300,7 +299,7 @@ def extra_api(request: pytest.FixtureRequest, target: Target) -> Iterator[Any]:
             policy=state.environment.safety, recorder=state.recorder, auth=auth_for(special)
         )
         opened.append(client)
-        return ApiClient(special, client, state.recorder)
+        return ApiClient(special, client)
 
     yield make
     for client in opened:

@@ -1,13 +1,12 @@
 """Every request the suite sends goes through one httpx client built here.
 
 The client is wired with, in order: the safety guard (a transport wrapper, so a refused request never
-reaches a socket), the signed-JWT auth flow where the target needs it, and a recorder that keeps each
-exchange for the checks and the report. Network failures become :class:`TargetUnreachable`.
+reaches a socket), the signed-JWT auth flow where the target needs it, and a recorder that hands each
+exchange to the report. Network failures become :class:`TargetUnreachable`.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -48,24 +47,18 @@ class GuardedTransport(httpx.BaseTransport):
 
 @dataclass
 class Recorder:
-    """Keeps the exchanges of the current test; listeners (the report) are told about each one."""
+    """Tells its listeners (the report) about every exchange. It keeps none itself: a property test
+    sends thousands, and the report decides what of them to attach."""
 
-    exchanges: list[Exchange] = field(default_factory=list)
     listeners: list[Callable[[Exchange], None]] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def record(self, response: httpx.Response) -> None:
+        if not self.listeners:
+            return
         response.read()
         exchange = Exchange.from_httpx(response)
-        with self._lock:
-            self.exchanges.append(exchange)
         for listener in list(self.listeners):
             listener(exchange)
-
-    def take(self) -> list[Exchange]:
-        with self._lock:
-            taken, self.exchanges = self.exchanges, []
-        return taken
 
 
 def auth_for(target: Target) -> SignedJWTAuth | None:
