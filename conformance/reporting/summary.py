@@ -1,4 +1,4 @@
-"""Per-area outcome counts for the terminal summary (and, later, the readiness summary of the report)."""
+"""Per-area outcome counts, from which the readiness verdict (terminal and report) is built."""
 
 from __future__ import annotations
 
@@ -16,24 +16,12 @@ class AreaCounts:
     failed: int = 0
     skipped: int = 0
 
-    @property
-    def total(self) -> int:
-        return self.passed + self.failed + self.skipped
-
 
 @dataclass
 class SummaryCollector:
     """A pytest plugin object that counts outcomes per area."""
 
     areas: dict[str, AreaCounts] = field(default_factory=dict)
-    failures: list[str] = field(default_factory=list)
-
-    @staticmethod
-    def _area(markers: list[pytest.Mark]) -> str:
-        for mark in markers:
-            if mark.name == "area" and mark.args:
-                return str(mark.args[0])
-        return "other"
 
     @pytest.hookimpl(trylast=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -46,31 +34,19 @@ class SummaryCollector:
                 counts.skipped += 1
             else:
                 counts.failed += 1
-                self.failures.append(report.nodeid)
         elif report.when == "teardown" and report.failed:
             counts.failed += 1
-            self.failures.append(report.nodeid + " (teardown)")
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
-        report.notify_area = self._area(list(item.iter_markers("area")))  # type: ignore[attr-defined]
+        mark = item.get_closest_marker("area")
+        report.notify_area = str(mark.args[0]) if mark and mark.args else "other"  # type: ignore[attr-defined]
         return report
 
     def ordered(self) -> list[tuple[str, AreaCounts]]:
         known = [(name, self.areas[name]) for name in AREAS if name in self.areas]
         others = sorted((name, counts) for name, counts in self.areas.items() if name not in AREAS)
         return known + others
-
-    def render(self) -> str:
-        lines = [f"{'area':<20} {'passed':>7} {'failed':>7} {'skipped':>8}"]
-        total = AreaCounts()
-        for name, counts in self.ordered():
-            lines.append(f"{name:<20} {counts.passed:>7} {counts.failed:>7} {counts.skipped:>8}")
-            total.passed += counts.passed
-            total.failed += counts.failed
-            total.skipped += counts.skipped
-        lines.append(f"{'total':<20} {total.passed:>7} {total.failed:>7} {total.skipped:>8}")
-        return "\n".join(lines)
