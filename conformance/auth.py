@@ -147,7 +147,8 @@ class SignedJWTAuth(httpx.Auth):
         with self._lock:
             self._token = None
 
-    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        # httpx's sync_auth_flow wraps this and reads each response first (requires_response_body)
         with self._lock:
             token = self._current()
             if token is None:
