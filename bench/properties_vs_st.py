@@ -31,7 +31,7 @@ OPERATIONS = ("create-message", "create-message-batch", "get-message", "get-nhsa
 def ours(base_url: str, examples: int, seed: int) -> tuple[int, float]:
     spec = load_spec()
     target = Target(kind="sandbox", base_url=base_url, scenarios=True)
-    with build_client(policy=SafetyPolicy.open()) as http:
+    with build_client(policy=SafetyPolicy.open(), target=target) as http:
         runner = PropertyRunner(spec, target, Budget(max_examples=examples), http, seed, production=False)
         started = time.perf_counter()
         cases = 0

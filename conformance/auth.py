@@ -27,17 +27,31 @@ JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 MAX_ASSERTION_LIFETIME_S = 300
 
 
-def load_private_key(path: Path) -> rsa.RSAPrivateKey:
-    """Read an unencrypted PEM RSA private key, or raise a one-line :class:`CredentialsError`."""
+def load_private_key(path: Path, passphrase: str | None = None) -> rsa.RSAPrivateKey:
+    """Read a PEM RSA private key (encrypted only with ``passphrase``), or raise a one-line
+    :class:`CredentialsError`. Called before anything is sent, so a key that cannot sign stops the run
+    at once instead of failing every test that needs a token."""
     try:
         data = path.read_bytes()
     except OSError as error:
         raise CredentialsError(f"cannot read the private key {path}: {error.strerror}") from None
+    password = passphrase.encode() if passphrase else None
     try:
-        key = serialization.load_pem_private_key(data, password=None)
+        key = serialization.load_pem_private_key(data, password=password)
     except TypeError:
-        raise CredentialsError(f"the private key {path} is encrypted; supply an unencrypted PEM") from None
-    except Exception:  # cryptography raises ValueError, UnsupportedAlgorithm and others for garbage
+        if password is None:
+            raise CredentialsError(
+                f"the private key {path} is encrypted; set NOTIFY_PRIVATE_KEY_PASSPHRASE or supply an "
+                "unencrypted PEM"
+            ) from None
+        raise CredentialsError(
+            f"the private key {path} is not encrypted, but a passphrase was given"
+        ) from None
+    except ValueError as error:
+        if password is not None and "password" in str(error).lower():
+            raise CredentialsError(f"NOTIFY_PRIVATE_KEY_PASSPHRASE does not decrypt {path}") from None
+        raise CredentialsError(f"the private key {path} is not a valid PEM private key") from None
+    except Exception:  # cryptography raises UnsupportedAlgorithm and others for garbage
         raise CredentialsError(f"the private key {path} is not a valid PEM private key") from None
     if not isinstance(key, rsa.RSAPrivateKey):
         raise CredentialsError(f"the private key {path} is not an RSA key (RS512 needs RSA)")
@@ -76,13 +90,19 @@ class SignedJWTAuth(httpx.Auth):
         self._assertion_lifetime_s = assertion_lifetime_s
         self._refresh_margin_s = refresh_margin_s
         self._token: _Token | None = None
+        #: once the endpoint has refused this client, it is not asked again: another bad assertion
+        #: from the supplier's own application would only add to the burst
+        self._refused: TokenEndpointError | None = None
         self._lock = threading.RLock()
         self.tokens_fetched = 0
         redaction.register(api_key)
 
     @classmethod
-    def from_key_file(cls, *, token_url: str, api_key: str, kid: str, key_path: Path) -> SignedJWTAuth:
-        return cls(token_url=token_url, api_key=api_key, kid=kid, private_key=load_private_key(key_path))
+    def from_key_file(
+        cls, *, token_url: str, api_key: str, kid: str, key_path: Path, passphrase: str | None = None
+    ) -> SignedJWTAuth:
+        key = load_private_key(key_path, passphrase)
+        return cls(token_url=token_url, api_key=api_key, kid=kid, private_key=key)
 
     def client_assertion(self) -> str:
         """A freshly signed RS512 assertion (unique ``jti``)."""
@@ -116,10 +136,12 @@ class SignedJWTAuth(httpx.Auth):
         except ValueError:
             payload = None
         if response.status_code != 200 or not isinstance(payload, dict):
-            raise TokenEndpointError(_describe_refusal(response, payload))
+            self._refused = TokenEndpointError(_describe_refusal(response, payload))
+            raise self._refused
         token = payload.get("access_token")
         if not isinstance(token, str) or not token:
-            raise TokenEndpointError("the token endpoint answered 200 without an access_token")
+            self._refused = TokenEndpointError("the token endpoint answered 200 without an access_token")
+            raise self._refused
         redaction.register(token)
         try:
             lifetime = float(payload.get("expires_in", 300))
@@ -130,6 +152,8 @@ class SignedJWTAuth(httpx.Auth):
         return token
 
     def _current(self) -> str | None:
+        if self._refused is not None:
+            raise self._refused
         token = self._token
         if token is None or time.monotonic() > token.expires_at - self._refresh_margin_s:
             return None
@@ -142,10 +166,6 @@ class SignedJWTAuth(httpx.Auth):
             if current is None:
                 current = self._accept_token(client.send(self.token_request(), auth=None))
             return current
-
-    def invalidate(self) -> None:
-        with self._lock:
-            self._token = None
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         # httpx's sync_auth_flow wraps this and reads each response first (requires_response_body)

@@ -15,7 +15,7 @@ from typing import NoReturn
 
 from conformance import environments
 from conformance._version import __version__
-from conformance.errors import ConformanceError, ExitCode
+from conformance.errors import ConformanceError, ExitCode, NotAssessable
 
 PROG = "notify-conformance"
 
@@ -49,6 +49,19 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    """``90``, ``90s``, ``15m``, ``2h``."""
+    units = {"s": 1, "m": 60, "h": 3600}
+    number, unit = (text[:-1], units[text[-1]]) if text and text[-1] in units else (text, 1)
+    try:
+        value = float(number) * unit
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds like 90, 90s, 15m or 2h, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected more than 0 seconds, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Conformance suite for the NHS Notify API.")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
@@ -65,21 +78,60 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=_positive_int, help="property-test seed; replays an earlier run")
     run.add_argument("--test-patient", help="production-smoke: the NHS number messages may be sent to")
     run.add_argument("--routing-plan", help="routing plan id for created messages (integration/production)")
+    run.add_argument(
+        "--rate-limit",
+        metavar="RATE",
+        help="client-side pacing, e.g. 10/s,900/min, or off "
+        "(default: integration and sandbox 10/s,900/min; production-smoke 2/s,60/min; local off)",
+    )
+    run.add_argument("--timeout", type=_seconds, help="seconds to wait for each answer (default: 35)")
+    run.add_argument("--max-duration", type=_seconds, help="time the whole run may take, e.g. 30m")
+    run.add_argument(
+        "--max-creates",
+        type=_positive_int,
+        help="production-smoke: messages (and batches of one) the run may create (default: 1)",
+    )
+    run.add_argument(
+        "--plan",
+        action="store_true",
+        help="print the requests, message creations and time the run would take; send nothing to the target",
+    )
     run.add_argument("-q", "--quiet", action="store_true", help="less pytest output")
     # local only: start the reference with deliberate faults (the self-test's building block)
     run.add_argument("--fault", action="append", default=[], help=argparse.SUPPRESS)
 
+    from conformance.reference_cli import API_KEY_VARIABLE, port_number, requests_per_minute
+
     serve = commands.add_parser("serve", help="start the embedded reference API on loopback")
     serve.add_argument("--mode", choices=("sandbox", "integration"), default="sandbox")
-    serve.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1")
-    serve.add_argument("--port", type=_positive_int, default=0, help="0 picks a free port (default)")
+    serve.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1 (0.0.0.0: every interface)")
+    serve.add_argument("--port", type=port_number, default=0, help="0-65535; 0 picks a free port (default)")
     serve.add_argument("--credentials-out", type=Path, help="integration: write a fresh client's credentials")
     serve.add_argument(
         "--register-client",
         action="append",
         default=[],
-        metavar="API_KEY:KID:PUBLIC_KEY_PEM",
-        help="integration: register a client from its public key (repeatable)",
+        metavar="KID:PUBLIC_KEY_PEM_PATH",
+        help="integration: register your client's RSA public key under KID; its API key is read from "
+        f"${API_KEY_VARIABLE}, never the command line (repeatable: several keys of one application)",
+    )
+    serve.add_argument(
+        "--quota",
+        type=requests_per_minute,
+        metavar="N",
+        help="integration: requests per minute per application (default: live's 1200)",
+    )
+    serve.add_argument(
+        "--spike-arrest",
+        type=requests_per_minute,
+        metavar="N",
+        help="integration: spike arrest per minute per application, smoothed: 6000 allows one request "
+        "per 10 ms (default: live's 6000)",
+    )
+    serve.add_argument(
+        "--no-throttle",
+        action="store_true",
+        help="integration: no rate limits (the special 'throttled' client keeps its own)",
     )
     serve.add_argument(
         "--fault", action="append", default=[], metavar="NAME", help="start with this deliberate fault"
@@ -130,6 +182,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(_serve(args))
     except ConformanceError as error:
         sys.stderr.write(f"{PROG}: error: {error}\n")
+        return int(error.exit_code)
+    except NotAssessable as error:
+        sys.stderr.write(f"{PROG}: {error.label}: {error}\n")
         return int(error.exit_code)
     except KeyboardInterrupt:
         sys.stderr.write(f"{PROG}: interrupted\n")

@@ -15,6 +15,7 @@ import httpx
 from conformance.checks import assert_no_violations, check_exchange
 from conformance.environments import Target
 from conformance.exchange import Exchange
+from conformance.transport import NO_RETRY
 
 JSONAPI = "application/vnd.api+json"
 _UNSET: Any = object()
@@ -45,6 +46,7 @@ class ApiClient:
         omit: Iterable[str] = (),
         authenticated: bool = True,
         check: bool = True,
+        retry: bool = True,
     ) -> httpx.Response:
         """Send one request.
 
@@ -55,6 +57,8 @@ class ApiClient:
             authenticated: False sends no token even where the target needs one (and keeps any
                 Authorization header the test set itself).
             check: False skips the automatic checks (for responses a test judges itself).
+            retry: False sends the request once even if the answer is a 429, 425 or 503 with
+                ``Retry-After`` (for a test about that answer itself).
         """
         body: bytes | None = None
         if json is not _UNSET:
@@ -75,6 +79,8 @@ class ApiClient:
             request.headers[name] = value
         for name in omit:
             request.headers.pop(name, None)
+        if not retry:
+            request.extensions[NO_RETRY] = True
         auth: Any = httpx.USE_CLIENT_DEFAULT if authenticated else None
         response = self.http.send(request, auth=auth)
         if check:

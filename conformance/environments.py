@@ -17,7 +17,9 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from conformance import nhs_number
+from conformance.auth import load_private_key
 from conformance.errors import ConfigurationError, CredentialsError, UsageError
+from conformance.pacing import RateLimit
 from conformance.safety import SafetyPolicy
 
 EnvName = Literal["local", "sandbox", "integration", "production-smoke"]
@@ -36,6 +38,16 @@ GLOBAL_NHSAPP_PLAN = "00000000-0000-0000-0000-000000000001"
 ENV_API_KEY = "NOTIFY_API_KEY"
 ENV_PRIVATE_KEY = "NOTIFY_PRIVATE_KEY"
 ENV_KEY_ID = "NOTIFY_KEY_ID"
+ENV_PASSPHRASE = "NOTIFY_PRIVATE_KEY_PASSPHRASE"
+
+#: client-side pacing by environment, well inside the live per-application limits (a quota of 1,200 a
+#: minute, a spike arrest of 6,000 a minute smoothed to one request per 10 ms); local is not paced
+DEFAULT_RATE_LIMITS: dict[str, RateLimit | None] = {
+    "local": None,
+    "sandbox": RateLimit(per_second=10, per_minute=900),
+    "integration": RateLimit(per_second=10, per_minute=900),
+    "production-smoke": RateLimit(per_second=2, per_minute=60),
+}
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,7 @@ class Credentials:
     api_key: str
     kid: str
     private_key_path: Path
+    passphrase: str | None = None
 
     def __repr__(self) -> str:  # never let the API key reach a log line or an assertion message
         return f"Credentials(kid={self.kid!r}, private_key_path={str(self.private_key_path)!r})"
@@ -97,20 +110,35 @@ class Environment:
 
 def _check_url(option: str, url: str) -> str:
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(f"{option} must be an absolute http(s) URL, got {url!r}")
+    try:
+        parts.port  # noqa: B018 - urlsplit checks the port only when asked
+    except ValueError:
+        raise UsageError(f"{option} has an invalid port (0-65535): {url!r}") from None
+    if parts.query or parts.fragment:
+        raise UsageError(f"{option} must not carry a query or fragment, got {url!r}")
     return url.rstrip("/")
 
 
 def credentials_from_env(environ: Mapping[str, str]) -> Credentials:
-    """Read the client from NOTIFY_API_KEY, NOTIFY_PRIVATE_KEY (a PEM path) and NOTIFY_KEY_ID."""
+    """Read the client from NOTIFY_API_KEY, NOTIFY_PRIVATE_KEY (a PEM path), NOTIFY_KEY_ID and, for an
+    encrypted key, NOTIFY_PRIVATE_KEY_PASSPHRASE; the key is loaded and checked here, before anything
+    is sent."""
     missing = [name for name in (ENV_API_KEY, ENV_PRIVATE_KEY, ENV_KEY_ID) if not environ.get(name)]
     if missing:
         raise CredentialsError(f"missing environment variable(s): {', '.join(missing)}")
     key_path = Path(environ[ENV_PRIVATE_KEY]).expanduser()
     if not key_path.is_file():
         raise CredentialsError(f"{ENV_PRIVATE_KEY} does not name a readable file: {key_path}")
-    return Credentials(api_key=environ[ENV_API_KEY], kid=environ[ENV_KEY_ID], private_key_path=key_path)
+    passphrase = environ.get(ENV_PASSPHRASE) or None
+    load_private_key(key_path, passphrase)
+    return Credentials(
+        api_key=environ[ENV_API_KEY],
+        kid=environ[ENV_KEY_ID],
+        private_key_path=key_path,
+        passphrase=passphrase,
+    )
 
 
 @dataclass(frozen=True)
@@ -125,6 +153,19 @@ class Options:
     routing_plan_id: str | None = None
     #: local only, for the self-test: deliberate faults the reference servers start with
     faults: tuple[str, ...] = ()
+    #: ``--rate-limit`` as given (None: the environment's default)
+    rate_limit: str | None = None
+    timeout_s: float | None = None
+    max_duration_s: float | None = None
+    #: production-smoke: how many messages (and batches of one) a run may create
+    max_creates: int | None = None
+
+    @property
+    def pacing(self) -> RateLimit | None:
+        """The client-side rate limit this run uses."""
+        if self.rate_limit is not None:
+            return RateLimit.parse(self.rate_limit)
+        return DEFAULT_RATE_LIMITS[self.env]
 
 
 def validate(options: Options, environ: Mapping[str, str] | None = None) -> Options:
@@ -147,6 +188,17 @@ def validate(options: Options, environ: Mapping[str, str] | None = None) -> Opti
             raise UsageError("--test-patient is not a valid NHS number (10 digits, Modulus 11 check digit)")
     if options.faults:
         _check_faults(options)
+    if options.rate_limit is not None:
+        RateLimit.parse(options.rate_limit)
+    if options.timeout_s is not None and not 0 < options.timeout_s <= 600:
+        raise UsageError("--timeout must be more than 0 and at most 600 seconds")
+    if options.max_duration_s is not None and options.max_duration_s <= 0:
+        raise UsageError("--max-duration must be more than 0 seconds")
+    if options.max_creates is not None:
+        if options.env != "production-smoke":
+            raise UsageError("--max-creates applies only to --env production-smoke")
+        if options.max_creates < 0:
+            raise UsageError("--max-creates must be 0 or more")
     if options.env in ("integration", "production-smoke"):
         credentials_from_env(environ)
     return replace(options, base_url=base_url, token_url=token_url)
@@ -210,6 +262,7 @@ def resolve_remote(options: Options, environ: Mapping[str, str] | None = None) -
             test_patient=options.test_patient,
             token_url=target.token_url,
             request_budget=budget.request_budget,
+            max_creates=1 if options.max_creates is None else options.max_creates,
         )
     else:
         safety = SafetyPolicy.open()

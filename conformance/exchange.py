@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 
 _NO_JSON = object()
+#: request extension: one line per throttling answer waited out before this one (set by the transport)
+WAITED = "notify_waited"
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,8 @@ class Exchange:
     response_headers: httpx.Headers
     response_body: bytes
     elapsed_ms: float = 0.0
+    #: the 429/425/503 answers waited out before this one ("429 (Retry-After: 1) -> waited 1.0 s")
+    waited: tuple[str, ...] = ()
     _json_cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -47,6 +51,7 @@ class Exchange:
             response_headers=httpx.Headers(response.headers),
             response_body=response.content,
             elapsed_ms=elapsed,
+            waited=tuple(request.extensions.get(WAITED, ())),
         )
 
     @classmethod

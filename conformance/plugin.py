@@ -11,6 +11,7 @@ import contextlib
 import random
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -19,8 +20,13 @@ import pytest
 from conformance import environments, redaction
 from conformance.client import ApiClient
 from conformance.environments import Environment, Options, Target
-from conformance.errors import ConformanceError, ExitCode, TargetUnreachable
-from conformance.transport import Recorder, auth_for, build_client
+from conformance.errors import ConformanceError, NotAssessable
+from conformance.outcome import RunRecord
+from conformance.pacing import Pacer
+from conformance.probe import probe_api
+from conformance.retries import RetryPolicy
+from conformance.traffic import RunClock, Traffic
+from conformance.transport import DEFAULT_TIMEOUT_S, Conduct, Recorder, auth_for, build_client
 
 if TYPE_CHECKING:
     from conformance.properties.runner import PropertyRunner
@@ -33,6 +39,7 @@ MARKERS = {
     "writes": "creates messages; in production only for the named test patient",
     "undeclared_method": "sends methods the API does not declare; never run against production",
     "extra_client(name)": "needs a special-purpose client that only the local reference offers",
+    "smoke": "the one create of its kind a production-smoke run makes by default",
     "notify_suite": "a test outside conformance.suite that wants the environment's targets",
 }
 
@@ -58,6 +65,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     # the self-test's deliberate reference faults (local only); hidden: not for suppliers
     group.addoption("--notify-fault", action="append", default=[], help=argparse.SUPPRESS)
     group.addoption("--notify-seed", type=int, default=None, help="seed for property tests (replays a run)")
+    group.addoption("--notify-rate-limit", default=None, help="client-side pacing, e.g. 10/s,900/min or off")
+    group.addoption("--notify-timeout", type=float, default=None, help="seconds to wait for each answer")
+    group.addoption("--notify-max-duration", type=float, default=None, help="seconds the whole run may take")
+    group.addoption("--notify-max-creates", type=int, default=None, help="production-smoke: creates allowed")
+    # run --plan: play the run against the embedded reference and write what it sent to this file
+    group.addoption("--notify-rehearse", default=None, help=argparse.SUPPRESS)
 
 
 # tryfirst: before allure-pytest's pytest_configure, which creates the results writer _wire_reporting swaps
@@ -65,15 +78,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for marker, help_text in MARKERS.items():
         config.addinivalue_line("markers", f"{marker}: {help_text}")
-    config.stash[_STATE] = RunState(config)
+    plugins = (p for _, p in config.pluginmanager.list_name_plugin())  # get_plugins() hashes them
+    record = next((p for p in plugins if isinstance(p, RunRecord)), None)
+    if record is None:  # plain pytest: the command passes its own
+        record = RunRecord(owned_by_command=False)
+        config.pluginmanager.register(record, "notify-run-record")
+    config.stash[_STATE] = RunState(config, record)
     _wire_reporting(config, config.stash[_STATE])
 
 
 def _wire_reporting(config: pytest.Config, state: RunState) -> None:
     """Redacted Allure results, each exchange attached to its test, readable parameters (issue 5)."""
-    from conformance.reporting import evidence
+    from conformance.reporting import evidence, terminal
 
     evidence.install(config, state.recorder)
+    terminal.install(config, state.recorder)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -82,8 +101,11 @@ def pytest_runtest_makereport(
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Remove secrets from failure reports before any writer (terminal, JUnit) sees them."""
     report = yield
-    if report.longrepr is not None:
-        text = str(report.longrepr)
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple):  # a skip: (path, line, reason), a shape JUnit and Allure rely on
+        report.longrepr = (longrepr[0], longrepr[1], redaction.redact(longrepr[2]))
+    elif longrepr is not None:
+        text = str(longrepr)
         cleaned = redaction.redact(text)
         if cleaned != text:
             report.longrepr = cleaned
@@ -107,7 +129,9 @@ class RunState:
     """The resolved environment and the per-target HTTP clients of one pytest session."""
 
     config: pytest.Config
+    record: RunRecord
     _environment: Environment | None = None
+    _conduct: Conduct | None = None
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     _clients: dict[str, httpx.Client] = field(default_factory=dict)
     recorder: Recorder = field(default_factory=Recorder)
@@ -148,6 +172,10 @@ class RunState:
             test_patient=get("--notify-test-patient"),
             routing_plan_id=get("--notify-routing-plan"),
             faults=tuple(get("--notify-fault")),
+            rate_limit=get("--notify-rate-limit"),
+            timeout_s=get("--notify-timeout"),
+            max_duration_s=get("--notify-max-duration"),
+            max_creates=get("--notify-max-creates"),
         )
 
     @property
@@ -157,6 +185,7 @@ class RunState:
         return self._environment
 
     def _resolve(self) -> Environment:
+        """Resolve without sending anything: the target is probed only once the selection is known."""
         options = self.options()
         try:
             if options.env == "local":
@@ -164,20 +193,51 @@ class RunState:
 
                 return self._stack.enter_context(local_environment(options))
             environment = environments.resolve_remote(options)
-            for target in environment.targets:
-                probe_reachable(target.base_url)
+            if self.rehearsal_file is not None:
+                from conformance.rehearsal import rehearsal_environment
+
+                return self._stack.enter_context(rehearsal_environment(environment))
             return environment
-        except TargetUnreachable as error:
-            pytest.exit(str(error), returncode=int(ExitCode.UNREACHABLE))
         except ConformanceError as error:
             raise pytest.UsageError(str(error)) from None
 
+    @property
+    def rehearsal_file(self) -> str | None:
+        value: str | None = self.config.getoption("--notify-rehearse")
+        return value
+
+    @property
+    def conduct(self) -> Conduct:
+        """Pacing, retries, timeouts and counts, shared by every client of the run."""
+        if self._conduct is None:
+            options = self.options()
+            pacing = options.pacing if self.rehearsal_file is None else None
+            environment = self.environment
+            self._conduct = Conduct(
+                pacer=Pacer(pacing) if pacing is not None else None,
+                retry=RetryPolicy(),
+                timeout_s=options.timeout_s or DEFAULT_TIMEOUT_S,
+                clock=RunClock(options.max_duration_s),
+                traffic=Traffic(
+                    token_url=next((t.token_url for t in environment.targets if t.token_url), None)
+                ),
+            )
+        return self._conduct
+
+    def client_for(self, target: Target) -> httpx.Client:
+        """A new client for ``target`` (closed with the session) with the run's conduct."""
+        client = build_client(
+            policy=self.environment.safety,
+            target=target,
+            conduct=self.conduct,
+            recorder=self.recorder,
+            auth=auth_for(target),
+        )
+        return self._stack.enter_context(client)
+
     def http(self, target: Target) -> httpx.Client:
         if target.kind not in self._clients:
-            client = build_client(
-                policy=self.environment.safety, recorder=self.recorder, auth=auth_for(target)
-            )
-            self._clients[target.kind] = self._stack.enter_context(client)
+            self._clients[target.kind] = self.client_for(target)
         return self._clients[target.kind]
 
     def close(self) -> None:
@@ -199,14 +259,35 @@ def run_seed(config: pytest.Config) -> int | None:
     return None if state is None else state._seed
 
 
-def probe_reachable(base_url: str, timeout: float = 10.0) -> None:
-    """Raise :class:`TargetUnreachable` unless something answering HTTP listens at ``base_url``."""
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> bool | None:
+    """Probe a remote target once the selection is known and before the first test; a URL that is not
+    the API, or a target that does not answer, ends the session before any test is sent."""
+    state = session.config.stash.get(_STATE, None)
+    if state is None or state._environment is None or not session.items:
+        return None
+    if state.record.stop is not None:  # stopped (Ctrl-C) before the first test
+        return True
+    state.conduct.clock.restart()
+    if state.environment.name == "local":
+        return None
     try:
-        httpx.get(base_url + "/_ping", timeout=timeout, trust_env=False)
-    except httpx.TimeoutException:
-        raise TargetUnreachable(f"{base_url} did not answer within {timeout:g} s") from None
-    except httpx.HTTPError as error:
-        raise TargetUnreachable(f"cannot reach {base_url}: {type(error).__name__}: {error}") from None
+        for target in state.environment.targets:
+            probe_api(target.base_url)
+    except (ConformanceError, NotAssessable) as error:
+        state.record.probe_failed(error)
+        return True
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Requests are counted per test (``run --plan`` reads them), and ``--max-duration`` is checked
+    between tests too, not only when a request is sent."""
+    state = item.config.stash.get(_STATE, None)
+    if state is not None and state._environment is not None:
+        state.conduct.traffic.current_test = item.nodeid
+        state.conduct.clock.check()
 
 
 def _applicable(item_markers: set[str], extra_clients: list[str], target: Target, env: Environment) -> str:
@@ -219,8 +300,11 @@ def _applicable(item_markers: set[str], extra_clients: list[str], target: Target
         return "needs a target that enforces auth"
     if "undeclared_method" in item_markers and env.name == "production-smoke":
         return "undeclared methods are never sent to production"
-    if "writes" in item_markers and env.name == "production-smoke" and env.safety.test_patient is None:
-        return "no production test patient named (--test-patient)"
+    if "writes" in item_markers and env.name == "production-smoke":
+        if env.safety.test_patient is None:
+            return "no production test patient named (--test-patient)"
+        if "smoke" not in item_markers and (env.safety.max_creates or 0) <= 1:
+            return "production-smoke creates only what proves the connection (raise it with --max-creates)"
     missing = [name for name in extra_clients if name not in target.extra_clients]
     if missing:
         return f"needs the {', '.join(missing)} client, which only the local reference offers"
@@ -249,16 +333,39 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     state = config.stash.get(_STATE, None)
-    if state is not None and state._property_runners:
+    if state is None:
+        return
+    if state._property_runners:
         terminalreporter.write_line(
             f"notify-conformance: property-test seed {state.seed} (replay with --seed {state.seed})"
         )
+    if state._conduct is not None and state.environment.name != "local":
+        conduct = state.conduct
+        paced = (
+            f"; paced at {conduct.pacer.limit} (waited {conduct.pacer.waited_s:.0f} s)"
+            if conduct.pacer
+            else ""
+        )
+        terminalreporter.write_line(f"notify-conformance: {conduct.traffic.describe()}{paced}")
+        terminalreporter.write_line(f"notify-conformance: {conduct.retries.describe()}")
 
 
-@pytest.fixture(scope="session")
-def notify_seed(request: pytest.FixtureRequest) -> int:
-    """The seed property tests use (``--notify-seed`` replays a run)."""
-    return request.config.stash[_STATE].seed
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Under plain pytest, a stopped run ends with the command's exit code for the same stop."""
+    state = session.config.stash.get(_STATE, None)
+    if state is None:
+        return
+    if state.rehearsal_file is not None and state._conduct is not None:
+        state.conduct.traffic.write(Path(state.rehearsal_file), tests=len(session.items))
+    stop = state.record.stop
+    if stop is not None and not state.record.owned_by_command:
+        session.exitstatus = int(stop.exit_code)
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(
+                f"notify-conformance: {stop.label if isinstance(stop, NotAssessable) else 'error'}: {stop}"
+            )
 
 
 @pytest.fixture
@@ -284,7 +391,6 @@ def api(request: pytest.FixtureRequest, target: Target) -> Iterator[ApiClient]:
 def extra_api(request: pytest.FixtureRequest, target: Target) -> Iterator[Any]:
     """A factory for clients authenticated as a special-purpose local client (``short_lived``...)."""
     state = request.config.stash[_STATE]
-    opened: list[httpx.Client] = []
 
     def make(name: str) -> ApiClient:
         creds = target.extra_clients[name]
@@ -295,12 +401,6 @@ def extra_api(request: pytest.FixtureRequest, target: Target) -> Iterator[Any]:
             credentials=creds,
             auth_required=True,
         )
-        client = build_client(
-            policy=state.environment.safety, recorder=state.recorder, auth=auth_for(special)
-        )
-        opened.append(client)
-        return ApiClient(special, client)
+        return ApiClient(special, state.client_for(special))
 
     yield make
-    for client in opened:
-        client.close()

@@ -1,25 +1,36 @@
-"""``notify-conformance run``: validate the options, check the target answers, run the suite under
+"""``notify-conformance run``: check everything that can be checked before sending, run the suite under
 pytest with our plugin, write the reports and a terminal summary, and map the outcome to an exit code.
+
+The exit code keeps three things apart: the API deviates from the contract (1); the user's own setup is
+wrong (2, or 4 when the token endpoint refuses the client); the target could not be assessed (3:
+unreachable, stopped answering, rate limited beyond the retry budget, out of time). Ctrl-C is 130.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 
 import pytest
 
-from conformance import environments, plugin
+from conformance import environments, plan, plugin
 from conformance.environments import Options
-from conformance.errors import ExitCode, UsageError
-from conformance.plugin import probe_reachable
+from conformance.errors import ConformanceError, ExitCode, Interrupted, NotAssessable, UsageError
+from conformance.outcome import RunRecord
 from conformance.reporting.metadata import RunFacts
 from conformance.reporting.publish import SessionFacts, publish
 from conformance.reporting.readiness import Readiness
 from conformance.reporting.summary import SummaryCollector
+from conformance.reporting.terminal import FailureDigest
 
 SUITE_DIR = Path(__file__).resolve().parent / "suite"
+PROG = "notify-conformance"
 
 
 def options_from_args(args: argparse.Namespace) -> Options:
@@ -31,6 +42,10 @@ def options_from_args(args: argparse.Namespace) -> Options:
         test_patient=args.test_patient,
         routing_plan_id=args.routing_plan,
         faults=tuple(getattr(args, "fault", ())),
+        rate_limit=getattr(args, "rate_limit", None),
+        timeout_s=getattr(args, "timeout", None),
+        max_duration_s=getattr(args, "max_duration", None),
+        max_creates=getattr(args, "max_creates", None),
     )
 
 
@@ -51,8 +66,9 @@ def pytest_args(options: Options, args: argparse.Namespace, reports: Path) -> li
         "--clean-alluredir",
         "--junitxml",
         str(reports / "junit.xml"),
+        # failures are shown by the digest (conformance.reporting.terminal), not by pytest's sections
         "-r",
-        "fE",
+        "N",
     ]
     for flag, value in (
         ("--notify-base-url", options.base_url),
@@ -60,6 +76,10 @@ def pytest_args(options: Options, args: argparse.Namespace, reports: Path) -> li
         ("--notify-max-examples", options.max_examples),
         ("--notify-test-patient", options.test_patient),
         ("--notify-routing-plan", options.routing_plan_id),
+        ("--notify-rate-limit", options.rate_limit),
+        ("--notify-timeout", options.timeout_s),
+        ("--notify-max-duration", options.max_duration_s),
+        ("--notify-max-creates", options.max_creates),
         ("--notify-seed", getattr(args, "seed", None)),
         ("-k", args.keyword),
         ("-m", args.markers),
@@ -73,45 +93,106 @@ def pytest_args(options: Options, args: argparse.Namespace, reports: Path) -> li
     return argv
 
 
+def _rehearsal_args(options: Options, args: argparse.Namespace) -> list[str]:
+    """The run's own pytest arguments, minus its report writers (a rehearsal writes no report)."""
+    argv = pytest_args(options, args, Path("unused"))
+    for flag in ("--alluredir", "--junitxml"):
+        at = argv.index(flag)
+        del argv[at : at + 2]
+    argv.remove("--clean-alluredir")
+    return argv
+
+
+def prepare_reports(reports: Path) -> None:
+    """The report folder exists and takes files, or the run stops here, before anything is sent."""
+    try:
+        reports.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=reports, prefix=".write-check-"):
+            pass
+    except OSError as error:
+        raise UsageError(f"--reports: cannot write to {reports}: {error.strerror or error}") from None
+
+
 def run(args: argparse.Namespace) -> ExitCode:
     options = environments.validate(options_from_args(args))
     if options.env != "local":
-        environment = environments.resolve_remote(options)
-        for target in environment.targets:
-            probe_reachable(target.base_url)
+        environments.resolve_remote(options)  # every remote setting checked before the first request
     reports: Path = args.reports
-    try:
-        reports.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise UsageError(f"--reports: cannot create {reports}: {error.strerror}") from None
+    prepare_reports(reports)
+    if getattr(args, "plan", False):
+        return plan.print_plan(options, args, _rehearsal_args(options, args))
+    if options.env == "production-smoke":
+        budget = plan.check_budget(options, _rehearsal_args(options, args))
+        sys.stdout.write(f"{PROG}: production-smoke plan: {budget.lines(options)[0]}\n")
+    record = RunRecord()
     collector = SummaryCollector()
     session_facts = SessionFacts(RunFacts(environment=options.env))
-    code = pytest.main(pytest_args(options, args, reports), plugins=[plugin, collector, session_facts])
-    exit_code = _exit_code(int(code))
+    digest = FailureDigest(take_over_terminal=True)
+    with _interrupts_stop_the_run(record):
+        code = pytest.main(
+            pytest_args(options, args, reports), plugins=[plugin, record, collector, session_facts, digest]
+        )
+    exit_code = _exit_code(int(code), record)
     if exit_code != ExitCode.USAGE:  # a usage error ran nothing worth reporting; its one line says why
-        _write_reports(reports, session_facts.facts, collector, exit_code)
+        _write_reports(reports, session_facts.facts, collector, record, exit_code)
+    if record.stop is not None:
+        sys.stderr.write(f"{PROG}: {_stop_line(record.stop)}\n")
     return exit_code
 
 
-def _write_reports(reports: Path, facts: RunFacts, collector: SummaryCollector, exit_code: ExitCode) -> None:
+@contextlib.contextmanager
+def _interrupts_stop_the_run(record: RunRecord) -> Iterator[None]:
+    """Ctrl-C stops the run like any other stop: the test under way is not assessed, nothing more is
+    sent, and the reports are still written. A second Ctrl-C is the usual KeyboardInterrupt."""
+
+    def on_interrupt(signum: int, frame: FrameType | None) -> None:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        error = Interrupted("interrupted (Ctrl-C)")
+        record.stop_run(error)
+        if record.in_test:
+            raise error
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _stop_line(stop: NotAssessable | ConformanceError) -> str:
+    if isinstance(stop, ConformanceError):
+        return f"error: {stop}"
+    return f"{stop.label}: {stop}"
+
+
+def _write_reports(
+    reports: Path, facts: RunFacts, collector: SummaryCollector, record: RunRecord, exit_code: ExitCode
+) -> None:
     """The readiness summary on the terminal, then the report folder (metadata, HTML, manifest)."""
-    readiness = Readiness.from_collector(collector)
+    readiness = Readiness.from_run(collector, record)
     sys.stdout.write(f"\n{readiness.headline()}\nConformance by area\n{readiness.table()}\n")
     sys.stdout.flush()
     facts.exit_code = int(exit_code)
     publish(reports, facts, readiness, out=sys.stdout, err=sys.stderr)
 
 
-def _exit_code(code: int) -> ExitCode:
-    if code == pytest.ExitCode.OK:
-        return ExitCode.OK
+def _exit_code(code: int, record: RunRecord) -> ExitCode:
+    """A stop says more than pytest's code; then failures; then tests that could not be assessed."""
+    if record.stop is not None:
+        return record.stop.exit_code
+    if code == pytest.ExitCode.INTERRUPTED:
+        return ExitCode.INTERRUPTED
     if code == pytest.ExitCode.TESTS_FAILED:
         return ExitCode.FAILURES
-    if code == int(ExitCode.UNREACHABLE):
-        return ExitCode.UNREACHABLE
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
-        sys.stderr.write("notify-conformance: error: no test matched the selection\n")
+        sys.stderr.write(f"{PROG}: error: no test matched the selection\n")
         return ExitCode.USAGE
     if code == pytest.ExitCode.USAGE_ERROR:
         return ExitCode.USAGE
+    if code == pytest.ExitCode.OK:
+        if record.not_assessed:
+            sys.stderr.write(f"{PROG}: {record.describe_not_assessed()}\n")
+            return ExitCode.UNREACHABLE
+        return ExitCode.OK
+    sys.stderr.write(f"{PROG}: error: the suite itself failed (pytest exit {code}); see the output above\n")
     return ExitCode.FAILURES

@@ -11,10 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from conformance.errors import SafetyRefusal
+from conformance.errors import BudgetSpent, SafetyRefusal
 
-#: Paths (relative to the base path) whose POST creates messages for patients.
-CREATE_PATHS = ("/v1/messages", "/v1/message-batches")
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -25,10 +23,19 @@ def _normalise_path(path: str) -> str:
 
 
 def _is_create(method: str, path: str) -> bool:
-    if method != "POST":
-        return False
-    path = _normalise_path(path)
-    return any(path.endswith(suffix) for suffix in CREATE_PATHS)
+    return create_kind(method, path) is not None
+
+
+def create_kind(method: str, url_or_path: str) -> str | None:
+    """``"message"`` or ``"batch"`` for a request that creates messages for patients, else None."""
+    if method.upper() != "POST":
+        return None
+    path = _normalise_path(urlsplit(url_or_path).path)
+    if path.endswith("/v1/message-batches"):
+        return "batch"
+    if path.endswith("/v1/messages"):
+        return "message"
+    return None
 
 
 def _recipients(body: object) -> Iterator[object]:
@@ -60,8 +67,12 @@ class SafetyPolicy:
     test_patient: str | None = None
     token_url: str | None = None
     request_budget: int | None = None
+    #: production: at most this many create-message and this many create-batch requests, each batch
+    #: of at most this many messages (``--max-creates``)
+    max_creates: int | None = None
     refusals: list[str] = field(default_factory=list)
     _sent: int = 0
+    _created: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
@@ -71,15 +82,22 @@ class SafetyPolicy:
 
     @classmethod
     def production(
-        cls, *, test_patient: str | None, token_url: str | None, request_budget: int | None
+        cls,
+        *,
+        test_patient: str | None,
+        token_url: str | None,
+        request_budget: int | None,
+        max_creates: int = 1,
     ) -> SafetyPolicy:
-        """Read-mostly: creates only for the named test patient, no PUT/PATCH/DELETE, a request budget."""
+        """Read-mostly: creates only for the named test patient and within ``max_creates``, no
+        PUT/PATCH/DELETE, a request budget."""
         return cls(
             name="production-smoke",
             allow_writes=False,
             test_patient=test_patient,
             token_url=token_url,
             request_budget=request_budget,
+            max_creates=max_creates,
         )
 
     @property
@@ -89,14 +107,22 @@ class SafetyPolicy:
     def check(self, method: str, url: str, body: bytes) -> None:
         """Refuse (raise) or count the request. Called by the transport before sending."""
         reason = self._reason(method.upper(), url, body)
+        kind = create_kind(method, url) if not self.allow_writes else None
         with self._lock:
+            spent = None
             if reason is None and self.request_budget is not None and self._sent >= self.request_budget:
-                reason = f"the request budget of {self.request_budget} requests is spent"
-            if reason is not None:
-                message = f"{method.upper()} {urlsplit(url).path}: {reason}"
+                spent = f"the request budget of {self.request_budget} requests is spent"
+            if reason is None and kind is not None and self.max_creates is not None:
+                if self._created.get(kind, 0) >= self.max_creates:
+                    spent = f"the budget of {self.max_creates} {kind} create(s) is spent (--max-creates)"
+            if reason is not None or spent is not None:
+                message = f"{method.upper()} {urlsplit(url).path}: {reason or spent}"
                 self.refusals.append(message)
-                raise SafetyRefusal(f"refused by the {self.name} safety policy: {message}")
+                error = SafetyRefusal if reason is not None else BudgetSpent
+                raise error(f"refused by the {self.name} safety policy: {message}")
             self._sent += 1
+            if kind is not None:
+                self._created[kind] = self._created.get(kind, 0) + 1
 
     def _reason(self, method: str, url: str, body: bytes) -> str | None:
         if self.allow_writes:
@@ -114,6 +140,8 @@ class SafetyPolicy:
             recipients = list(_recipients(json.loads(body)))
         except ValueError as error:
             return f"cannot prove the body addresses only the test patient ({error})"
+        if self.max_creates is not None and len(recipients) > self.max_creates:
+            return f"a batch of {len(recipients)} messages is more than --max-creates {self.max_creates}"
         for recipient in recipients:
             if not isinstance(recipient, dict) or recipient.get("nhsNumber") != self.test_patient:
                 return "a recipient is not the named production test patient"

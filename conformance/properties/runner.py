@@ -22,7 +22,7 @@ from schemathesis.specs.openapi.schemas import OpenApiSchema
 from conformance import redaction
 from conformance.auth import SignedJWTAuth
 from conformance.environments import Budget, Target
-from conformance.errors import ConformanceError
+from conformance.errors import NotAssessable
 from conformance.properties import discrepancies
 from conformance.properties import schema as schema_loader
 from conformance.properties.checks import CUSTOM_CHECKS, builtin_checks
@@ -75,18 +75,14 @@ class PropertyOutcome:
 
 class _AuthProvider:
     """Schemathesis auth provider backed by the suite's signed-JWT flow (tokens fetched through the
-    guarded client). Token problems are kept and reported by the test, never raised at collection."""
+    guarded client). A refused client raises TokenEndpointError, which is no Exception: it passes
+    through schemathesis and hypothesis untouched and stops the run (see conformance.errors)."""
 
     auth: SignedJWTAuth
     http: httpx.Client
-    errors: list[ConformanceError]
 
     def get(self, case: Case, ctx: schemathesis.AuthContext) -> str | None:
-        try:
-            return self.auth.token(self.http)
-        except ConformanceError as error:
-            self.errors.append(error)
-            return None
+        return self.auth.token(self.http)
 
     def set(self, case: Case, data: str, ctx: schemathesis.AuthContext) -> None:
         case.headers["Authorization"] = f"Bearer {data}"
@@ -146,6 +142,17 @@ def _describe_group(error: BaseExceptionGroup[BaseException]) -> list[str]:
     return described
 
 
+def _reraise_not_assessable(group: BaseExceptionGroup[BaseException]) -> None:
+    """An answer that says nothing about the API ends the test as not assessed, even when hypothesis
+    has grouped it with other errors."""
+    found, _ = group.split(NotAssessable)
+    if found is not None:
+        first = found.exceptions[0]
+        while isinstance(first, BaseExceptionGroup):
+            first = first.exceptions[0]
+        raise first
+
+
 class PropertyRunner:
     """Property tests for one target: one schema per generation mode, shared auth."""
 
@@ -159,14 +166,13 @@ class PropertyRunner:
         self.seed = seed
         self.production = production
         self._schemas: dict[str, OpenApiSchema] = {}
-        self._auth_errors: list[ConformanceError] = []
         self._auth = auth_for(target)
 
     def schema(self, mode: Mode) -> OpenApiSchema:
         if mode not in self._schemas:
             loaded = schema_loader.load(self.spec, self.target, mode=mode, budget=self.budget, seed=self.seed)
             if self._auth is not None:
-                attributes = {"auth": self._auth, "http": self.http, "errors": self._auth_errors}
+                attributes = {"auth": self._auth, "http": self.http}
                 provider = type("NotifySignedJWT", (_AuthProvider,), attributes)
                 loaded.auth(refresh_interval=None)(provider)
             self._schemas[mode] = loaded
@@ -179,9 +185,6 @@ class PropertyRunner:
         checks = builtin_checks(auth_enforced=self.target.auth_required, production=self.production)
 
         def test(case: Case) -> None:
-            if self._auth_errors:
-                # without a token every case would only test the 401 path: stop with the real cause
-                raise self._auth_errors[0]
             if case.meta is not None and case.meta.generation.mode.is_positive:
                 _fresh_references(case)
             try:
@@ -214,8 +217,7 @@ class PropertyRunner:
         try:
             hypothesis_test()
         except BaseExceptionGroup as error:
+            _reraise_not_assessable(error)
             outcome.failures += _describe_group(error)
-        except ConformanceError as error:
-            outcome.failures.append(str(error))
         outcome.elapsed_s = time.monotonic() - started
         return outcome

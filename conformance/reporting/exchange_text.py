@@ -66,7 +66,8 @@ def describe_exchange(exchange: Exchange, preview_chars: int = BODY_PREVIEW_CHAR
         ]
     )
     status_line = f"HTTP {exchange.status} {_reason(exchange.status)}".rstrip()
-    response = "\n".join([status_line, *_header_lines(response_headers), "", response_body.shown])
+    waited = [f"Waited out first: {line}" for line in exchange.waited]
+    response = "\n".join([*waited, status_line, *_header_lines(response_headers), "", response_body.shown])
     return ExchangeText(title=_title(exchange, url), request=request, response=response)
 
 
@@ -74,6 +75,8 @@ def _title(exchange: Exchange, url: str) -> str:
     parts = urlsplit(url)
     path = parts.path + (f"?{parts.query}" if parts.query else "")
     timing = f" ({exchange.elapsed_ms:.0f} ms)" if exchange.elapsed_ms else ""
+    if exchange.waited:
+        timing += f" after {len(exchange.waited)} throttled attempt(s)"
     return (
         f"{exchange.method} {path or '/'} \u2192 {exchange.status} {_reason(exchange.status)}".rstrip()
         + timing

@@ -1,9 +1,11 @@
 """The onboarding-readiness verdict: for each requirement area, did everything that ran pass; and for the
 run as a whole, is the API ready. Rendered for the terminal, the report's headline and ``readiness.md``.
 
-An area passes when nothing in it failed and at least one test passed. The run is READY only when every
-area of the suite passed; a run that left areas out (``-k``, ``-m``, a profile that skips them) is
-INCOMPLETE rather than READY, so a partial run can never be mistaken for readiness.
+An area passes when nothing in it failed, nothing in it went unassessed, and at least one test passed.
+The run is READY only when every area of the suite passed; a run that left areas out (``-k``, ``-m``, a
+profile that skips them) or could not assess some tests is INCOMPLETE, and a run that stopped early (the
+token endpoint refused the client, the target stopped answering, time ran out, Ctrl-C) is NOT ASSESSED:
+none of these can be mistaken for a verdict about the API.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 from conformance.areas import AREAS
+from conformance.errors import ConformanceError, NotAssessable
+from conformance.outcome import RunRecord
 from conformance.reporting.summary import AreaCounts, SummaryCollector
 
-Verdict = Literal["PASS", "FAIL", "NOT RUN"]
-Overall = Literal["READY", "NOT READY", "INCOMPLETE"]
+Verdict = Literal["PASS", "FAIL", "INCONCLUSIVE", "INCOMPLETE", "NOT RUN"]
+Overall = Literal["READY", "NOT READY", "INCOMPLETE", "NOT ASSESSED"]
 
 
 @dataclass(frozen=True)
@@ -28,30 +32,53 @@ class AreaResult:
     def verdict(self) -> Verdict:
         if self.counts.failed:
             return "FAIL"
-        return "PASS" if self.counts.passed else "NOT RUN"
+        if self.counts.not_assessed:
+            return "INCONCLUSIVE"
+        if not self.counts.passed:
+            return "NOT RUN"
+        return "INCOMPLETE" if self.counts.not_run else "PASS"
 
     def describe(self) -> str:
         c = self.counts
-        return f"{self.verdict} ({c.passed} passed, {c.failed} failed, {c.skipped} skipped)"
+        text = f"{self.verdict} ({c.passed} passed, {c.failed} failed, {c.skipped} skipped"
+        if c.not_assessed:
+            text += f", {c.not_assessed} not assessed"
+        if c.not_run:
+            text += f", {c.not_run} not run"
+        return text + ")"
 
 
 @dataclass(frozen=True)
 class Readiness:
     areas: tuple[AreaResult, ...]
+    #: why the run stopped before its end, if it did (then nothing here is a verdict)
+    stopped: NotAssessable | ConformanceError | None = None
 
     @classmethod
-    def from_counts(cls, counted: Iterable[tuple[str, AreaCounts]]) -> Readiness:
+    def from_counts(
+        cls,
+        counted: Iterable[tuple[str, AreaCounts]],
+        stopped: NotAssessable | ConformanceError | None = None,
+    ) -> Readiness:
         """Every area of the suite, in reading order, plus any area the run found that the list lacks."""
         seen = dict(counted)
         names = [*AREAS, *(name for name in seen if name not in AREAS)]
-        return cls(tuple(AreaResult(name, seen.get(name, AreaCounts())) for name in names))
+        return cls(tuple(AreaResult(name, seen.get(name, AreaCounts())) for name in names), stopped)
 
     @classmethod
     def from_collector(cls, collector: SummaryCollector) -> Readiness:
         return cls.from_counts(collector.ordered())
 
+    @classmethod
+    def from_run(cls, collector: SummaryCollector, record: RunRecord) -> Readiness:
+        """The counts, the tests the run never reached, and why it stopped."""
+        collector.add_not_run(record.not_run_by_area(collector.ran()))
+        return cls.from_counts(collector.ordered(), record.stop)
+
     @property
     def overall(self) -> Overall:
+        if self.stopped is not None:
+            return "NOT ASSESSED"
         verdicts = [area.verdict for area in self.areas]
         if "FAIL" in verdicts:
             return "NOT READY"
@@ -60,13 +87,30 @@ class Readiness:
     def _named(self, verdict: Verdict) -> list[str]:
         return [a.name for a in self.areas if a.verdict == verdict]
 
+    @property
+    def stop_reason(self) -> str:
+        """Why nothing here is a verdict: "not assessed: the token endpoint refused ...", or ''."""
+        stop = self.stopped
+        if stop is None:
+            return ""
+        if isinstance(stop, ConformanceError):
+            return f"not assessed: {stop}"
+        return f"{stop.label}: {stop.detail}"
+
     def headline(self) -> str:
         """One short line, first on the report and the terminal: the verdict and why."""
         total = len(self.areas)
         failed, not_run = self._named("FAIL"), self._named("NOT RUN")
-        if failed:
+        inconclusive = self._named("INCONCLUSIVE")
+        if self.stopped is not None:
+            why = self.stop_reason.split(": ", 1)[-1]
+            if failed:
+                why += f" (before it stopped, {len(failed)} area(s) failed: {', '.join(failed)})"
+        elif failed:
             shown = ", ".join(failed[:3]) + (f" and {len(failed) - 3} more" if len(failed) > 3 else "")
             why = f"{len(failed)} of {total} areas failed: {shown}"
+        elif inconclusive:
+            why = f"{len(inconclusive)} of {total} areas inconclusive: {', '.join(inconclusive)}"
         elif not_run:
             why = f"{total - len(not_run)} of {total} areas passed, {len(not_run)} not run"
         else:
@@ -74,42 +118,60 @@ class Readiness:
         return f"Onboarding readiness: {self.overall} - {why}"
 
     def panel_rows(self) -> list[tuple[str, str]]:
-        """Rows for the report's first panel: the three lists a reader needs, then each area's counts."""
-        rows = [
+        """Rows for the report's first panel: the lists a reader needs, then each area's counts."""
+        rows = [("Run stopped", self.stop_reason)] if self.stopped is not None else []
+        rows += [
             ("Areas failed", ", ".join(self._named("FAIL")) or "none"),
+            ("Areas inconclusive", ", ".join(self._named("INCONCLUSIVE")) or "none"),
             ("Areas passed", ", ".join(self._named("PASS")) or "none"),
             ("Areas not run", ", ".join(self._named("NOT RUN")) or "none"),
         ]
         return rows + [(f"Area: {a.name}", a.describe()) for a in self.areas]
 
+    def _total(self) -> AreaCounts:
+        total = AreaCounts()
+        for area in self.areas:
+            for name in ("passed", "failed", "skipped", "not_assessed", "not_run"):
+                setattr(total, name, getattr(total, name) + getattr(area.counts, name))
+        return total
+
     def table(self) -> str:
         """The per-area table for the terminal (each row starts with the area's name)."""
         width = max([20, *(len(a.name) + 1 for a in self.areas)])
-        lines = [f"{'area':<{width}} {'passed':>7} {'failed':>7} {'skipped':>8}  result"]
-        total = AreaCounts()
-        for area in self.areas:
-            c = area.counts
-            lines.append(f"{area.name:<{width}} {c.passed:>7} {c.failed:>7} {c.skipped:>8}  {area.verdict}")
-            total.passed += c.passed
-            total.failed += c.failed
-            total.skipped += c.skipped
-        lines.append(
-            f"{'total':<{width}} {total.passed:>7} {total.failed:>7} {total.skipped:>8}  {self.overall}"
+        header = (
+            f"{'area':<{width}} {'passed':>7} {'failed':>7} {'skipped':>8} {'unassessed':>10} {'not run':>8}"
         )
+        lines = [header + "  result"]
+
+        def row(name: str, c: AreaCounts, result: str) -> str:
+            return (
+                f"{name:<{width}} {c.passed:>7} {c.failed:>7} {c.skipped:>8} {c.not_assessed:>10} "
+                f"{c.not_run:>8}  {result}"
+            )
+
+        lines += [row(area.name, area.counts, area.verdict) for area in self.areas]
+        lines.append(row("total", self._total(), self.overall))
+        if self._total().not_assessed:
+            lines.append(
+                "(unassessed: the answer said nothing about the API, e.g. rate limited; not a failure)"
+            )
         return "\n".join(lines)
 
     def markdown(self) -> str:
         """``readiness.md``: the same verdict for people reading the report folder or a CI summary."""
         rows = [
-            f"| {a.name} | {a.verdict} | {a.counts.passed} | {a.counts.failed} | {a.counts.skipped} |"
+            f"| {a.name} | {a.verdict} | {a.counts.passed} | {a.counts.failed} | {a.counts.skipped} "
+            f"| {a.counts.not_assessed} | {a.counts.not_run} |"
             for a in self.areas
         ]
+        stopped = [f"**Run stopped early - {self.stop_reason}.** Nothing below is a verdict.", ""]
         return "\n".join(
             [
                 f"# {self.headline()}",
                 "",
-                "| area | result | passed | failed | skipped |",
-                "|---|---|---|---|---|",
+                *(stopped if self.stopped is not None else []),
+                "| area | result | passed | failed | skipped | not assessed | not run |",
+                "|---|---|---|---|---|---|---|",
                 *rows,
                 "",
             ]
@@ -119,6 +181,7 @@ class Readiness:
         return {
             "overall": self.overall,
             "headline": self.headline(),
+            "stopped": self.stop_reason or None,
             "areas": [
                 {
                     "area": a.name,
@@ -126,6 +189,8 @@ class Readiness:
                     "passed": a.counts.passed,
                     "failed": a.counts.failed,
                     "skipped": a.counts.skipped,
+                    "not_assessed": a.counts.not_assessed,
+                    "not_run": a.counts.not_run,
                 }
                 for a in self.areas
             ],

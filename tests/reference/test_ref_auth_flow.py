@@ -5,6 +5,7 @@ relied on the report's recorder having read every response."""
 from __future__ import annotations
 
 from conformance.auth import SignedJWTAuth
+from conformance.environments import Target
 from conformance.reference.oauth import ClientCredentials
 from conformance.reference.server import RunningReference
 from conformance.safety import SafetyPolicy
@@ -20,7 +21,8 @@ def test_token_fetched_and_used_without_a_recorder(
         kid=integration_credentials.kid,
         key_path=integration_credentials.private_key_path,
     )
-    with build_client(policy=SafetyPolicy.open(), auth=auth) as http:
+    target = Target(kind="integration", base_url=integration_server.base_url)
+    with build_client(policy=SafetyPolicy.open(), target=target, auth=auth) as http:
         first = http.get(integration_server.base_url + "/v1/messages/NotifyConformanceUnknownId00")
         second = http.get(integration_server.base_url + "/v1/messages/NotifyConformanceUnknownId00")
     assert first.status_code == second.status_code == 404  # authenticated: not 401

@@ -4,16 +4,103 @@ from pathlib import Path
 
 import pytest
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+
 from conformance import environments
 from conformance.environments import Options
 from conformance.errors import CredentialsError, UsageError
 
 
+def _write_key(path: Path, key: PrivateKeyTypes, passphrase: bytes | None = None) -> Path:
+    encryption: serialization.KeySerializationEncryption = (
+        serialization.BestAvailableEncryption(passphrase) if passphrase else serialization.NoEncryption()
+    )
+    path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+    )
+    return path
+
+
+@pytest.fixture(scope="module")
+def rsa_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
 @pytest.fixture
-def creds_env(tmp_path: Path) -> dict[str, str]:
-    key = tmp_path / "key.pem"
-    key.write_text("placeholder")
+def creds_env(tmp_path: Path, rsa_key: rsa.RSAPrivateKey) -> dict[str, str]:
+    key = _write_key(tmp_path / "key.pem", rsa_key)
     return {"NOTIFY_API_KEY": "k" * 32, "NOTIFY_PRIVATE_KEY": str(key), "NOTIFY_KEY_ID": "local"}
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda path: path.write_text("garbage") and path, "not a valid PEM private key"),
+        (lambda path: _write_key(path, ec.generate_private_key(ec.SECP256R1())), "not an RSA key"),
+        (lambda path: _write_key(path, ed25519.Ed25519PrivateKey.generate()), "not an RSA key"),
+        (
+            lambda path: _write_key(path, rsa.generate_private_key(public_exponent=65537, key_size=1024)),
+            "too short",
+        ),
+        (
+            lambda path: _write_key(
+                path, rsa.generate_private_key(public_exponent=65537, key_size=2048), b"pw"
+            ),
+            "encrypted",
+        ),
+    ],
+    ids=["garbage", "ec", "ed25519", "rsa-1024", "encrypted"],
+)
+def test_unusable_private_keys_are_refused_before_anything_is_sent(
+    make: object, message: str, creds_env: dict[str, str], tmp_path: Path
+) -> None:
+    path = tmp_path / "bad.pem"
+    make(path)  # type: ignore[operator]
+    creds_env["NOTIFY_PRIVATE_KEY"] = str(path)
+    with pytest.raises(CredentialsError, match=message):
+        environments.validate(Options(env="integration"), creds_env)
+
+
+def test_an_encrypted_key_is_read_with_the_passphrase_from_the_environment(
+    creds_env: dict[str, str], tmp_path: Path, rsa_key: rsa.RSAPrivateKey
+) -> None:
+    creds_env["NOTIFY_PRIVATE_KEY"] = str(_write_key(tmp_path / "enc.pem", rsa_key, b"secret-words"))
+    creds_env["NOTIFY_PRIVATE_KEY_PASSPHRASE"] = "wrong"
+    with pytest.raises(CredentialsError, match="does not decrypt"):
+        environments.validate(Options(env="integration"), creds_env)
+    creds_env["NOTIFY_PRIVATE_KEY_PASSPHRASE"] = "secret-words"
+    (target,) = environments.resolve_remote(Options(env="integration"), creds_env).targets
+    assert target.credentials is not None and target.credentials.passphrase == "secret-words"
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://127.0.0.1:99999/comms", "invalid port"),
+        ("http://127.0.0.1:-1/comms", "invalid port"),
+        ("http://127.0.0.1:8000/comms?x=1", "query"),
+    ],
+)
+def test_base_url_ports_and_shape_are_checked(url: str, message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        environments.validate(Options(env="sandbox", base_url=url), {})
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (Options(env="sandbox", rate_limit="fast"), "--rate-limit"),
+        (Options(env="sandbox", rate_limit="0/s"), "--rate-limit"),
+        (Options(env="sandbox", timeout_s=0), "--timeout"),
+        (Options(env="sandbox", max_duration_s=-1), "--max-duration"),
+        (Options(env="integration", max_creates=2), "only to --env production-smoke"),
+    ],
+)
+def test_run_limits_are_checked(options: Options, message: str, creds_env: dict[str, str]) -> None:
+    with pytest.raises(UsageError, match=message):
+        environments.validate(options, creds_env)
 
 
 @pytest.mark.parametrize(
