@@ -131,7 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--no-throttle",
         action="store_true",
-        help="integration: no rate limits (the special 'throttled' client keeps its own)",
+        help="integration: no rate limits (they are on by default; the special 'throttled' client keeps "
+        "its own)",
     )
     serve.add_argument(
         "--fault", action="append", default=[], metavar="NAME", help="start with this deliberate fault"

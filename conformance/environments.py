@@ -71,7 +71,7 @@ class Target:
     base_url: str
     token_url: str | None = None
     credentials: Credentials | None = None
-    #: special-purpose clients (``short_lived``, ``not_onboarded``) that only the local reference offers
+    #: special-purpose clients (``short_lived``, ``not_onboarded``, ``throttled``): local reference only
     extra_clients: Mapping[str, Credentials] = field(default_factory=dict)
     auth_required: bool = False
     stateful: bool = False

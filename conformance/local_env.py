@@ -35,7 +35,7 @@ def _credentials(generated: ClientCredentials) -> Credentials:
 @contextlib.contextmanager
 def local_environment(options: Options) -> Iterator[Environment]:
     """Start the reference API (sandbox and integration modes) and yield the environment using it."""
-    from conformance.reference.oauth import generate_client
+    from conformance.reference.oauth import generate_client, generate_special_clients
     from conformance.reference.server import ReferenceConfig, start
 
     options = validate(options, {})
@@ -44,13 +44,15 @@ def local_environment(options: Options) -> Iterator[Environment]:
     try:
         with (
             start(ReferenceConfig(mode="sandbox", upstream_timeout_s=4.0, faults=faults)) as sandbox,
-            start(ReferenceConfig(mode="integration", faults=faults)) as integration,
+            # throttling off: the suite sends far faster over loopback than live's limits allow; the
+            # ``throttled`` client carries limits of its own for the rate-limit tests
+            start(ReferenceConfig(mode="integration", faults=faults, throttle=False)) as integration,
         ):
             registry = integration.registry
             main = _credentials(generate_client(registry, keys))
             extra = {
-                "short_lived": _credentials(generate_client(registry, keys, token_lifetime_s=2)),
-                "not_onboarded": _credentials(generate_client(registry, keys, onboarded=False)),
+                name: _credentials(generated)
+                for name, generated in generate_special_clients(registry, keys).items()
             }
             targets = (
                 Target(kind="sandbox", base_url=sandbox.base_url, scenarios=True),

@@ -51,6 +51,8 @@ class RunRecord:
     reported: set[str] = field(default_factory=set)
     #: False under plain pytest, where the plugin itself reports the stop and sets the exit status
     owned_by_command: bool = True
+    #: lines about how the run talked to its targets (requests, pacing, throttling), set at the end
+    conduct: tuple[tuple[str, str], ...] = ()
     #: True while a test runs (Ctrl-C then aborts its request; between tests it only stops the loop)
     in_test: bool = False
     _session: pytest.Session | None = None

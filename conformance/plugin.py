@@ -340,14 +340,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             f"notify-conformance: property-test seed {state.seed} (replay with --seed {state.seed})"
         )
     if state._conduct is not None and state.environment.name != "local":
-        conduct = state.conduct
-        paced = (
-            f"; paced at {conduct.pacer.limit} (waited {conduct.pacer.waited_s:.0f} s)"
-            if conduct.pacer
-            else ""
-        )
-        terminalreporter.write_line(f"notify-conformance: {conduct.traffic.describe()}{paced}")
-        terminalreporter.write_line(f"notify-conformance: {conduct.retries.describe()}")
+        for name, value in state.conduct.summary():
+            terminalreporter.write_line(f"notify-conformance: {name.lower()}: {value}")
 
 
 @pytest.hookimpl(trylast=True)
@@ -356,8 +350,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     state = session.config.stash.get(_STATE, None)
     if state is None:
         return
-    if state.rehearsal_file is not None and state._conduct is not None:
-        state.conduct.traffic.write(Path(state.rehearsal_file), tests=len(session.items))
+    if state._conduct is not None:
+        state.record.conduct = state.conduct.summary()
+        if state.rehearsal_file is not None:
+            state.conduct.traffic.write(Path(state.rehearsal_file), tests=len(session.items))
     stop = state.record.stop
     if stop is not None and not state.record.owned_by_command:
         session.exitstatus = int(stop.exit_code)

@@ -173,6 +173,7 @@ def _write_reports(
     sys.stdout.write(f"\n{readiness.headline()}\nConformance by area\n{readiness.table()}\n")
     sys.stdout.flush()
     facts.exit_code = int(exit_code)
+    facts.conduct = record.conduct
     publish(reports, facts, readiness, out=sys.stdout, err=sys.stderr)
 
 

@@ -181,6 +181,17 @@ class Conduct:
     retries: RetryLedger = field(default_factory=RetryLedger)
     _health: dict[str, TargetHealth] = field(default_factory=dict)
 
+    def summary(self) -> tuple[tuple[str, str], ...]:
+        """For the terminal and the report: what was sent, how it was paced, what was waited out."""
+        pacing = "off"
+        if self.pacer is not None:
+            pacing = f"{self.pacer.limit} (held requests back {self.pacer.waited_s:.0f} s in all)"
+        return (
+            ("Requests", self.traffic.describe()),
+            ("Pacing", pacing),
+            ("Throttling", self.retries.describe()),
+        )
+
     def health(self, target: Target) -> TargetHealth:
         if target.base_url not in self._health:
             self._health[target.base_url] = TargetHealth(liveness_url=target.base_url + "/_ping")

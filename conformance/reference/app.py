@@ -3,6 +3,9 @@
 
 * ``/comms`` and everything under it: the gateway pipeline.
 * ``/oauth2/token``: the token endpoint (integration mode; 404 in sandbox mode, which has no OAuth).
+* ``/_reference/traffic`` (GET): the per-application traffic counters as JSON (:mod:`.throttle`). It
+  belongs to the reference, not the API, so it lives outside ``/comms`` and deliberate faults never
+  touch it.
 * anything else: 404 CM_NOT_FOUND with the standard headers.
 
 Runs of slashes in the path are collapsed before routing, as Apigee does (``{base}//v1/messages``).
@@ -21,7 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from conformance.reference import faults, fixtures
 from conformance.reference.backend import Backend
-from conformance.reference.catalogue import INTERNAL_SERVER_ERROR, NOT_FOUND, Problem
+from conformance.reference.catalogue import INTERNAL_SERVER_ERROR, NOT_ALLOWED, NOT_FOUND, Problem
 from conformance.reference.config import ReferenceConfig
 from conformance.reference.context import RequestContext, build_context, collapse_slashes
 from conformance.reference.gateway import Gateway
@@ -30,6 +33,7 @@ from conformance.reference.oauth import ClientRegistry, token_reply
 from conformance.reference.responses import Reply, Rewrite, finalise, problem_reply
 from conformance.reference.sandbox import SandboxBackend
 from conformance.reference.store import MessageStore
+from conformance.reference.throttle import TRAFFIC_PATH, Throttle
 
 logger = logging.getLogger("conformance.reference")
 
@@ -41,10 +45,13 @@ class _Dispatch:
     client sent). Done here rather than with Starlette routes, whose patterns do not match a decoded
     path containing a newline (``/v1/messages/%0A``); such paths must still get the gateway's answer."""
 
-    def __init__(self, app: ASGIApp, *, token: ASGIApp, api: ASGIApp, fallback: ASGIApp) -> None:
+    def __init__(
+        self, app: ASGIApp, *, token: ASGIApp, api: ASGIApp, traffic: ASGIApp, fallback: ASGIApp
+    ) -> None:
         self.app = app
         self.token = token
         self.api = api
+        self.traffic = traffic
         self.fallback = fallback
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -57,6 +64,8 @@ class _Dispatch:
             endpoint = self.token
         elif path == "/comms" or path.startswith("/comms/"):
             endpoint = self.api
+        elif path == TRAFFIC_PATH:
+            endpoint = self.traffic
         else:
             endpoint = self.fallback
         await endpoint(scope, receive, send)
@@ -94,11 +103,17 @@ def make_backend(config: ReferenceConfig, store: MessageStore) -> Backend:
 
 
 def build_app(
-    config: ReferenceConfig, registry: ClientRegistry, status_key: str, store: MessageStore | None = None
+    config: ReferenceConfig,
+    registry: ClientRegistry,
+    status_key: str,
+    store: MessageStore | None = None,
+    throttle: Throttle | None = None,
 ) -> Starlette:
     """The ASGI app for one reference server."""
     fixtures.preload()
-    gateway = Gateway(config, make_backend(config, store or MessageStore()), registry, status_key)
+    throttle = throttle if throttle is not None else Throttle.for_config(config)
+    backend = make_backend(config, store if store is not None else MessageStore(config.in_flight_s))
+    gateway = Gateway(config, backend, registry, status_key, throttle)
     injected = faults.install(config, gateway)
 
     async def token(ctx: RequestContext) -> Reply:
@@ -106,10 +121,16 @@ def build_app(
             return await _not_found(ctx)
         return await token_reply(ctx, registry)
 
+    async def traffic(ctx: RequestContext) -> Reply:
+        if ctx.method not in ("GET", "HEAD"):
+            return problem_reply(ctx, Problem(NOT_ALLOWED), {"Allow": "GET, HEAD"})
+        return Reply(status=200, body=throttle.traffic().as_json(), content_type="application/json")
+
     rewrite = injected.rewrite
     endpoints = {
         "token": _Endpoint(config, injected.wrap_token(token, registry), rewrite),
         "api": _Endpoint(config, gateway.handle, rewrite),
+        "traffic": _Endpoint(config, traffic),
         "fallback": _Endpoint(config, _not_found, rewrite),
     }
     return Starlette(middleware=[Middleware(_Dispatch, **endpoints)])

@@ -1,8 +1,9 @@
 """The public error catalogue (one table) and the JSON:API error documents built from it.
 
 Every error the reference can answer is a row here, so a status, code, title or detail string exists in
-exactly one place. Rows that share a code (``CM_TIMEOUT`` at 408 and 504, the NHS App variants of
-``CM_NOT_FOUND`` and ``CM_QUOTA``, the two ``CM_DUPLICATE_REQUEST`` titles) are separate rows.
+exactly one place. Rows that share a code (``CM_TIMEOUT`` at 408 and 504, the NHS App and rate-limiter
+variants of ``CM_NOT_FOUND`` and ``CM_QUOTA``, the two ``CM_DUPLICATE_REQUEST`` titles) are separate rows.
+A detail with ``{placeholders}`` is a template, filled in per occurrence by :func:`filled`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ class ErrorKind:
 ROUTING_PLAN_POINTER = "/data/attributes/routingPlanId"
 #: the gateway sends this ``Retry-After`` with every CM_RETRY_TOO_EARLY
 RETRY_AFTER_TOO_EARLY = "300"
+#: the gateway's ``Retry-After`` after an application breaches its quota, and its spike arrest (§3.10)
+RETRY_AFTER_APP_QUOTA = "60"
+RETRY_AFTER_APP_SPIKE_ARREST = "1"
 MESSAGES_POINTER = "/data/attributes/messages"
 
 MISSING_VALUE = ErrorKind(
@@ -182,6 +186,20 @@ QUOTA = ErrorKind(
     "You have made too many requests. Re-send the request after the time (in seconds) specified "
     "`Retry-After` header.",
 )
+APP_QUOTA = ErrorKind(
+    "CM_QUOTA",
+    429,
+    "Too many requests",
+    "Your application, {app_name}, has exceeded its quota of {limit} requests every 1 minute(s) and is "
+    "being rate limited.",
+)
+APP_SPIKE_ARREST = ErrorKind(
+    "CM_QUOTA",
+    429,
+    "Too many requests",
+    "Your application, {app_name}, has created a spike in traffic and is being rate limited. Please "
+    "reduce the frequency of your requests.",
+)
 NHSAPP_QUOTA = ErrorKind(
     "CM_QUOTA",
     429,
@@ -252,6 +270,8 @@ CATALOGUE: tuple[ErrorKind, ...] = (
     DUPLICATE_BATCH_REQUEST,
     RETRY_TOO_EARLY,
     QUOTA,
+    APP_QUOTA,
+    APP_SPIKE_ARREST,
     NHSAPP_QUOTA,
     INTERNAL_SERVER_ERROR,
     MISSING_ROUTING_PLAN_TEMPLATE,
@@ -274,6 +294,11 @@ class Problem:
     @property
     def status(self) -> int:
         return self.kind.status
+
+
+def filled(kind: ErrorKind, **values: object) -> Problem:
+    """A problem whose detail is the row's template with ``values`` filled in (the rate-limiter texts)."""
+    return Problem(kind, detail=kind.detail.format(**values))
 
 
 def error_object(problem: Problem, error_id: str) -> dict[str, Any]:

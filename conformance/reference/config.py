@@ -8,6 +8,9 @@ from typing import Literal
 Mode = Literal["sandbox", "integration"]
 
 TEN_MIB = 10 * 1024 * 1024
+#: the live per-application limits (the API's deployment defaults), in requests per minute
+LIVE_QUOTA_PER_MINUTE = 1200
+LIVE_SPIKE_ARREST_PER_MINUTE = 6000
 
 
 @dataclass(frozen=True)
@@ -27,3 +30,21 @@ class ReferenceConfig:
     token_lifetime_s: int = 600
     #: the ``apikey`` header /_status wants; None draws a random one (see RunningReference.status_key)
     status_key: str | None = None
+    #: integration mode: apply the gateway's per-application rate limits below to every client. Off by
+    #: default because programmatic users (our tests, the ``local`` environment) send far faster than
+    #: live allows; ``serve --mode integration`` turns it on. Clients with limits of their own (the
+    #: ``throttled`` client) are limited either way.
+    throttle: bool = False
+    #: per-application quota, requests in any 60 s (api-behaviour §3.10)
+    quota_per_minute: int = LIVE_QUOTA_PER_MINUTE
+    #: per-application spike arrest, per minute; smoothed, so 6,000 means one request per 10 ms
+    spike_arrest_per_minute: int = LIVE_SPIKE_ARREST_PER_MINUTE
+    #: integration mode: a create repeating a reference made less than this long ago gets 425
+    #: CM_RETRY_TOO_EARLY (the first is "still being processed"); after it, 422. 0 turns 425 off.
+    in_flight_s: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.quota_per_minute < 1 or self.spike_arrest_per_minute < 1:
+            raise ValueError("rate limits are requests per minute and must be at least 1")
+        if self.in_flight_s < 0:
+            raise ValueError("in_flight_s cannot be negative")

@@ -49,7 +49,7 @@ from conformance.reference.negotiation import JSON, JSON_API, content_type_is_su
 from conformance.reference.oauth import ClientRecord, ClientRegistry, bearer_token
 from conformance.reference.responses import Outgoing, Reply, Rewrite, encode_json, problem_reply
 from conformance.reference.routing import MESSAGE_ID_PREFIX, Operation
-from conformance.reference.store import MessageStore
+from conformance.reference.store import Claim, MessageStore
 
 Handler = Callable[[RequestContext], Awaitable[Reply]]
 StageWrapper = Callable[[Gateway, Stage], Stage]
@@ -307,6 +307,24 @@ def _retry_after_missing(out: Outgoing, ctx: RequestContext) -> None:
     out.headers.pop("retry-after", None)
 
 
+def _throttle_retry_after(value: str | None) -> StageWrapper:
+    """The rate limiter still answers 429, but its Retry-After is ``value`` (None: no header at all)."""
+
+    def wrap(gateway: Gateway, stage: Stage) -> Stage:
+        async def wrapped(ctx: RequestContext) -> Reply | None:
+            reply = await stage(ctx)
+            if reply is not None:
+                for name in [name for name in reply.headers if name.lower() == "retry-after"]:
+                    del reply.headers[name]
+                if value is not None:
+                    reply.headers["Retry-After"] = value
+            return reply
+
+        return wrapped
+
+    return wrap
+
+
 # ------------------------------------------------------------------------------------------------------
 # Routing
 
@@ -371,12 +389,12 @@ class _ForgetfulStore(MessageStore):
         self.inner = inner
         self.forget_messages = messages
 
-    def add_message(self, owner: str, reference: str, data: dict[str, Any]) -> bool:
+    def add_message(self, owner: str, reference: str, data: dict[str, Any]) -> Claim:
         if self.forget_messages:
             reference = f"{reference}\0{uuid.uuid4()}"
         return self.inner.add_message(owner, reference, data)
 
-    def add_batch(self, owner: str, batch_reference: str, messages: Any) -> bool:
+    def add_batch(self, owner: str, batch_reference: str, messages: Any) -> Claim:
         if not self.forget_messages:
             batch_reference = f"{batch_reference}\0{uuid.uuid4()}"
         return self.inner.add_batch(owner, batch_reference, messages)
@@ -697,6 +715,13 @@ _BANK = (
     _fault("retry-after-missing", "messages", SANDBOX, "§3.10, §4.1",
            "429 CM_QUOTA and 425 CM_RETRY_TOO_EARLY carry Retry-After",
            rewrite=_retry_after_missing),
+    _fault("throttle-429-without-retry-after", "messages", INTEGRATION, "§3.10",
+           "A throttled request gets 429 CM_QUOTA with a usable Retry-After (60 for the quota, 1 for "
+           "the spike arrest)",
+           stages={"rate-limit": _throttle_retry_after(None)}),
+    _fault("throttle-429-malformed-retry-after", "messages", INTEGRATION, "§3.10",
+           "A throttled request's Retry-After is a whole number of seconds (RFC 9110), not free text",
+           stages={"rate-limit": _throttle_retry_after("soon")}),
     # routing
     _fault("405-as-404", "routing", BOTH, "§3.7",
            "A known path with a method it does not allow gets 405 CM_NOT_ALLOWED",

@@ -6,7 +6,10 @@ Each stage looks at the request context and either answers (returns a :class:`Re
 1. CORS preflight (OPTIONS with Origin and Access-Control-Request-Method): 200, before anything else.
 2. ``/_ping`` and ``/_status`` (GET/HEAD), answered by the gateway itself.
 3. sandbox: ``Prefer`` / mock-token faults (408, 504, 503, 500, 401, 403, 403.1, 425, 422_batch,
-   422_message); integration: access-token check (401) then onboarding (403).
+   422_message); integration: access-token check (401), rate limiting (429, per application, see
+   :mod:`.throttle`), then onboarding (403). Rate limiting needs the application the token names, so it
+   comes straight after the token; the not-onboarded 403 is the backend's answer in live (§3.9 rule 5),
+   so a refused client's requests still count.
 4. 406 (Accept), then 415 (Content-Type on POST/PUT/PATCH, any path).
 5. sandbox: ``Prefer: code=429``.
 6. Route check: 404, then 405.
@@ -52,6 +55,7 @@ from conformance.reference.context import RequestContext
 from conformance.reference.oauth import ClientRegistry, bearer_token
 from conformance.reference.responses import Reply, error_reply, problem_reply
 from conformance.reference.routing import MESSAGE_ID_PREFIX, Operation
+from conformance.reference.throttle import Throttle
 from conformance.reference.validation import problems_in
 
 Stage = Callable[[RequestContext], Awaitable[Reply | None]]
@@ -111,19 +115,29 @@ class Gateway:
     """Runs the stages for one mode; the backend answers whatever the stages let through."""
 
     def __init__(
-        self, config: ReferenceConfig, backend: Backend, registry: ClientRegistry, status_key: str
+        self,
+        config: ReferenceConfig,
+        backend: Backend,
+        registry: ClientRegistry,
+        status_key: str,
+        throttle: Throttle | None = None,
     ) -> None:
         self.config = config
         self.backend = backend
         self.registry = registry
         self.status_key = status_key
+        self.throttle = throttle if throttle is not None else Throttle.for_config(config)
         #: body validation, kept as an attribute so a fault layer can replace it
         self.validate: Validator = problems_in
         if config.mode == "sandbox":
             checks: list[tuple[str, Stage]] = [("prefer-faults", self.prefer_faults)]
             after_negotiation: list[tuple[str, Stage]] = [("prefer-quota", self.prefer_quota)]
         else:
-            checks = [("access-token", self.access_token), ("onboarding", self.onboarding)]
+            checks = [
+                ("access-token", self.access_token),
+                ("rate-limit", self.rate_limit),
+                ("onboarding", self.onboarding),
+            ]
             after_negotiation = []
         self.stages: list[tuple[str, Stage]] = [
             ("cors-preflight", self.cors_preflight),
@@ -185,6 +199,15 @@ class Gateway:
             return problem_reply(ctx, Problem(DENIED))
         ctx.client = client
         return None
+
+    async def rate_limit(self, ctx: RequestContext) -> Reply | None:
+        """Count the request against its application; 429 CM_QUOTA when a limit throttles it."""
+        if ctx.client is None:  # only when a fault has moved the token check later
+            return None
+        refusal = self.throttle.admit(ctx.client.app_name or ctx.client.kid, ctx.client.limits)
+        if refusal is None:
+            return None
+        return problem_reply(ctx, refusal.problem, {"Retry-After": refusal.retry_after})
 
     async def onboarding(self, ctx: RequestContext) -> Reply | None:
         if ctx.client is not None and not ctx.client.onboarded:

@@ -2,8 +2,10 @@
 
 Created messages (single or in a batch) are stored with status ``pending_enrichment`` and can be read
 back by the client that sent them; another client gets 404, as in live. A client's second use of a
-``messageReference`` (single messages) or ``messageBatchReference`` gives 422. Checks run routing plan,
-contact details, then duplicate, so a refused request never uses up its reference.
+``messageReference`` (single messages) or ``messageBatchReference`` gives 422, or 425 CM_RETRY_TOO_EARLY
+with ``Retry-After: 300`` while the first is still "in flight" (``ReferenceConfig.in_flight_s``; see
+:mod:`.store`). Checks run routing plan, contact details, then duplicate, so a refused request never
+uses up its reference.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from conformance.reference.catalogue import (
     DUPLICATE_BATCH_REQUEST,
     DUPLICATE_MESSAGE_REQUEST,
     NOT_FOUND,
+    RETRY_AFTER_TOO_EARLY,
+    RETRY_TOO_EARLY,
+    ErrorKind,
     Problem,
 )
 from conformance.reference.contact_details import contact_detail_problems
@@ -24,7 +29,7 @@ from conformance.reference.ksuid import new_ksuid, new_ksuids
 from conformance.reference.responses import Reply, error_reply, problem_reply
 from conformance.reference.routing import Operation
 from conformance.reference.routing_plans import PlanRefusal, look_up
-from conformance.reference.store import MessageStore
+from conformance.reference.store import Claim, MessageStore
 
 STORED_STATUS = "pending_enrichment"
 
@@ -33,6 +38,13 @@ def _owner(ctx: RequestContext) -> str:
     if ctx.client is None:  # the gateway's auth stage always sets it before a backend call
         raise RuntimeError("integration backend reached without an authenticated client")
     return ctx.client.api_key
+
+
+def _reference_refused(ctx: RequestContext, claim: Claim, duplicate: ErrorKind) -> Reply:
+    """The answer to a reference already claimed: 425 while the first is in flight, else 422."""
+    if claim is Claim.IN_FLIGHT:
+        return problem_reply(ctx, Problem(RETRY_TOO_EARLY), {"Retry-After": RETRY_AFTER_TOO_EARLY})
+    return problem_reply(ctx, Problem(duplicate))
 
 
 def _stored_data(
@@ -69,8 +81,9 @@ class IntegrationBackend:
             return error_reply(ctx, problems)
         message_id, created, reference = new_ksuid(), iso_now(), attributes["messageReference"]
         stored = _stored_data(message_id, reference, plan.as_json(), created)
-        if not self.store.add_message(owner, reference, stored):
-            return problem_reply(ctx, Problem(DUPLICATE_MESSAGE_REQUEST))
+        claim = self.store.add_message(owner, reference, stored)
+        if claim is not Claim.NEW:
+            return _reference_refused(ctx, claim, DUPLICATE_MESSAGE_REQUEST)
         document = message_created(
             message_id, reference, plan.as_json(), created, f"{ctx.public_base}/v1/messages/{message_id}"
         )
@@ -93,8 +106,9 @@ class IntegrationBackend:
             _stored_data(message_id, reference, plan_json, created, batch_id)
             for reference, message_id in zip(references, ids, strict=True)
         ]
-        if not self.store.add_batch(owner, attributes["messageBatchReference"], stored):
-            return problem_reply(ctx, Problem(DUPLICATE_BATCH_REQUEST))
+        claim = self.store.add_batch(owner, attributes["messageBatchReference"], stored)
+        if claim is not Claim.NEW:
+            return _reference_refused(ctx, claim, DUPLICATE_BATCH_REQUEST)
         document = batch_created(
             batch_id, attributes["messageBatchReference"], plan_json, zip(references, ids, strict=True)
         )

@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from conformance.reference.context import RequestContext
 from conformance.reference.responses import Reply
+from conformance.reference.throttle import Limits
 
 GRANT_TYPE = "client_credentials"
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -41,6 +42,10 @@ _FORM = "application/x-www-form-urlencoded"
 _MAX_FORM_BYTES = 64 * 1024
 _KEY_BITS = 2048
 _ALPHANUMERIC = string.ascii_letters + string.digits
+#: the ``throttled`` special client's own limits: low enough that a test provokes both 429s in seconds
+THROTTLED_CLIENT_LIMITS = Limits(quota_per_minute=3, spike_arrest_per_minute=60)
+#: the ``short_lived`` special client's token lifetime
+SHORT_LIVED_TOKEN_S = 2
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,8 @@ class ClientCredentials:
     api_key: str
     kid: str
     private_key_path: Path
+    #: the application name the gateway reports (rate-limit details, traffic counters)
+    app_name: str = ""
 
     def __repr__(self) -> str:  # keep API keys out of logs and assertion messages
         return f"ClientCredentials(kid={self.kid!r}, private_key_path={str(self.private_key_path)!r})"
@@ -64,9 +71,13 @@ class ClientRecord:
     public_key: rsa.RSAPublicKey
     onboarded: bool
     token_lifetime_s: int
+    #: the application's name, as rate-limit errors and the traffic counters name it
+    app_name: str = ""
+    #: rate limits of this application's own, applied even when the server's throttling is off
+    limits: Limits | None = None
 
     def __repr__(self) -> str:
-        return f"ClientRecord(kid={self.kid!r}, onboarded={self.onboarded})"
+        return f"ClientRecord(kid={self.kid!r}, app_name={self.app_name!r}, onboarded={self.onboarded})"
 
 
 @dataclass(frozen=True)
@@ -94,8 +105,13 @@ class ClientRegistry:
         *,
         onboarded: bool = True,
         token_lifetime_s: int | None = None,
-    ) -> None:
-        """Register (or replace) a client's RSA public key under ``kid``."""
+        app_name: str | None = None,
+        limits: Limits | None = None,
+    ) -> ClientRecord:
+        """Register (or replace) a client's RSA public key under ``kid``.
+
+        ``app_name`` defaults to one derived from the kid (never from the API key, which is secret).
+        """
         public_key = serialization.load_pem_public_key(public_key_pem)
         if not isinstance(public_key, rsa.RSAPublicKey):
             raise ValueError("only RSA public keys can verify RS512 client assertions")
@@ -105,10 +121,13 @@ class ClientRegistry:
             public_key=public_key,
             onboarded=onboarded,
             token_lifetime_s=self.default_token_lifetime_s if token_lifetime_s is None else token_lifetime_s,
+            app_name=app_name or f"notify-conformance-{kid}",
+            limits=limits,
         )
         with self._lock:
             self._by_kid[kid] = record
             self._by_api_key[api_key] = record
+        return record
 
     def client_for_kid(self, kid: str) -> ClientRecord | None:
         with self._lock:
@@ -153,6 +172,8 @@ def generate_client(
     *,
     onboarded: bool = True,
     token_lifetime_s: int | None = None,
+    app_name: str | None = None,
+    limits: Limits | None = None,
 ) -> ClientCredentials:
     """Make an RSA key pair, write the private key (PEM, mode 0600) into ``directory``, register the
     public key under a random API key and kid, and return the credentials a client needs."""
@@ -170,16 +191,42 @@ def generate_client(
     public_pem = private_key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    registry.register(api_key, kid, public_pem, onboarded=onboarded, token_lifetime_s=token_lifetime_s)
-    return ClientCredentials(api_key=api_key, kid=kid, private_key_path=path)
+    record = registry.register(
+        api_key,
+        kid,
+        public_pem,
+        onboarded=onboarded,
+        token_lifetime_s=token_lifetime_s,
+        app_name=app_name,
+        limits=limits,
+    )
+    return ClientCredentials(api_key=api_key, kid=kid, private_key_path=path, app_name=record.app_name)
+
+
+def generate_special_clients(registry: ClientRegistry, directory: Path) -> dict[str, ClientCredentials]:
+    """The special-purpose clients the suite's ``extra_client`` tests need, by name.
+
+    ``short_lived``: its tokens expire after 2 s. ``not_onboarded``: gets tokens but 403 everywhere.
+    ``throttled``: limits of its own (3 requests a minute, one a second), so both rate-limit 429s
+    can be provoked in seconds whatever the server's throttling. The ``local`` environment and
+    ``serve --credentials-out`` both make them here, so the two never drift apart.
+    """
+    return {
+        "short_lived": generate_client(registry, directory, token_lifetime_s=SHORT_LIVED_TOKEN_S),
+        "not_onboarded": generate_client(registry, directory, onboarded=False),
+        "throttled": generate_client(registry, directory, limits=THROTTLED_CLIENT_LIMITS),
+    }
 
 
 def _credentials_json(credentials: ClientCredentials) -> dict[str, str]:
-    return {
+    document = {
         "api_key": credentials.api_key,
         "kid": credentials.kid,
         "private_key_path": str(credentials.private_key_path),
     }
+    if credentials.app_name:
+        document["app_name"] = credentials.app_name
+    return document
 
 
 def write_credentials_file(

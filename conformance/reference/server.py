@@ -24,6 +24,7 @@ from conformance.reference.config import ReferenceConfig
 from conformance.reference.context import BASE_PATH
 from conformance.reference.oauth import TOKEN_PATH, ClientRegistry
 from conformance.reference.store import MessageStore
+from conformance.reference.throttle import TRAFFIC_PATH, Throttle, Traffic
 
 __all__ = ["ReferenceConfig", "RunningReference", "serve", "start"]
 
@@ -42,6 +43,11 @@ def _url_host(host: str) -> str:
         if ipaddress.ip_address(host).version == 6:
             return f"[{host}]"
     return host
+
+
+def _address(sockname: tuple[object, ...]) -> str:
+    host, port = str(sockname[0]), sockname[1]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -70,10 +76,12 @@ class RunningReference:
         registry: ClientRegistry,
         store: MessageStore,
         status_key: str,
+        throttle: Throttle,
     ) -> None:
         self.config = config
         self.registry = registry
         self.store = store
+        self.throttle = throttle
         #: the ``apikey`` header value /_status accepts
         self.status_key = status_key
         port = sock.getsockname()[1]
@@ -81,6 +89,10 @@ class RunningReference:
         self.origin = f"http://{_url_host(config.host)}:{port}"
         self.base_url = self.origin + BASE_PATH
         self.token_url = self.origin + TOKEN_PATH
+        #: the reference-only JSON view of :attr:`traffic`
+        self.traffic_url = self.origin + TRAFFIC_PATH
+        #: the address the socket is bound to, as ``host:port`` (``0.0.0.0:PORT`` for a wildcard bind)
+        self.bound_address = _address(sock.getsockname())
         self._server = server
         self._thread = thread
         self._socket = sock
@@ -88,6 +100,11 @@ class RunningReference:
     @property
     def running(self) -> bool:
         return self._thread.is_alive()
+
+    @property
+    def traffic(self) -> Traffic:
+        """Per-application counters so far: requests, 429s sent, peak accepted per 1 s and per 60 s."""
+        return self.throttle.traffic()
 
     def stop(self) -> None:
         """Ask uvicorn to shut down gracefully and wait for its thread; safe to call twice."""
@@ -109,9 +126,10 @@ class RunningReference:
 def start(config: ReferenceConfig) -> RunningReference:
     """Start uvicorn in a background thread; return once it is listening."""
     registry = ClientRegistry(default_token_lifetime_s=config.token_lifetime_s)
-    store = MessageStore()
+    store = MessageStore(config.in_flight_s)
+    throttle = Throttle.for_config(config)
     status_key = config.status_key or secrets.token_urlsafe(24)
-    app = build_app(config, registry, status_key, store)
+    app = build_app(config, registry, status_key, store, throttle)
     uvicorn_config = uvicorn.Config(
         app,
         log_config=None,
@@ -139,7 +157,7 @@ def start(config: ReferenceConfig) -> RunningReference:
                 f"the {config.mode} reference API did not start on {config.host}:{config.port}"
             )
         time.sleep(0.005)
-    return RunningReference(config, server, thread, sock, registry, store, status_key)
+    return RunningReference(config, server, thread, sock, registry, store, status_key, throttle)
 
 
 @contextlib.contextmanager
@@ -160,11 +178,21 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def serve(config: ReferenceConfig, on_ready: Callable[[RunningReference], None]) -> None:
-    """Run in the foreground until SIGINT/SIGTERM, then stop cleanly and return (so the exit status is 0)."""
+def serve(
+    config: ReferenceConfig,
+    on_ready: Callable[[RunningReference], None],
+    on_stop: Callable[[RunningReference], None] | None = None,
+) -> None:
+    """Run in the foreground until SIGINT/SIGTERM, then stop cleanly and return (so the exit status is 0).
+
+    ``on_stop`` runs once the server has stopped answering (its counters are final by then).
+    """
     stop = threading.Event()
     with _stop_on_signals(stop), start(config) as running:
         on_ready(running)
         # waking up regularly lets the signal handler run promptly and notices a dead server thread
         while running.running and not stop.wait(0.2):
             pass
+        running.stop()
+        if on_stop is not None:
+            on_stop(running)

@@ -37,21 +37,38 @@ KEY_PACKAGES = (
 
 #: First match wins (Allure 3 reads them in order), so the specific causes come before the general ones.
 #: JavaScript regexes; ``[\s\S]*`` rather than ``.*`` because messages span lines.
+#: Allure's categories, first match wins. Tests whose answer said nothing about the API are reported
+#: skipped (see conformance.outcome), so they are named here apart from conformance failures.
 CATEGORIES: tuple[dict[str, Any], ...] = (
     {
-        "name": "Safety refusals (NC006): the suite refused to send a request",
-        "matchedStatuses": ["failed", "broken"],
-        "messageRegex": r"[\s\S]*\bNC006\b[\s\S]*",
+        "name": "Not assessed: the token endpoint refused your client (NC004)",
+        "matchedStatuses": ["skipped", "failed", "broken"],
+        "messageRegex": r"[\s\S]*\bNC004\b[\s\S]*",
     },
     {
-        "name": "Auth setup problems (NC003, NC004): credentials or token endpoint",
-        "matchedStatuses": ["failed", "broken"],
-        "messageRegex": r"[\s\S]*\bNC00[34]\b[\s\S]*",
+        "name": "Not assessed: the target did not answer (NC005, NC009)",
+        "matchedStatuses": ["skipped", "failed", "broken"],
+        "messageRegex": r"[\s\S]*\bNC00[59]\b[\s\S]*",
     },
     {
-        "name": "Environment unreachable (NC005)",
+        "name": "Inconclusive: rate limited beyond the retry budget (NC007)",
+        "matchedStatuses": ["skipped"],
+        "messageRegex": r"[\s\S]*\bNC007\b[\s\S]*",
+    },
+    {
+        "name": "Inconclusive: refused by the safety policy or its budget (NC006, NC008)",
+        "matchedStatuses": ["skipped", "failed", "broken"],
+        "messageRegex": r"[\s\S]*\bNC00[68]\b[\s\S]*",
+    },
+    {
+        "name": "Not run: --max-duration reached or interrupted (NC010, NC012)",
+        "matchedStatuses": ["skipped"],
+        "messageRegex": r"[\s\S]*\bNC01[02]\b[\s\S]*",
+    },
+    {
+        "name": "Setup problems (NC001-NC003): options, configuration or credentials",
         "matchedStatuses": ["failed", "broken"],
-        "messageRegex": r"[\s\S]*\bNC005\b[\s\S]*",
+        "messageRegex": r"[\s\S]*\bNC00[123]\b[\s\S]*",
     },
     {
         "name": "Conformance failures: the API did not meet a requirement",
@@ -89,6 +106,8 @@ class RunFacts:
     targets: tuple[TargetFacts, ...] = ()
     seed: str = "n/a"
     exit_code: int | None = None
+    #: how the run talked to its targets: requests sent, pacing, throttling waited out
+    conduct: tuple[tuple[str, str], ...] = ()
 
     @property
     def spec(self) -> dict[str, str]:
@@ -110,6 +129,7 @@ class RunFacts:
             "started_at": iso(self.started_at),
             "finished_at": iso(self.finished_at) if self.finished_at else None,
             "exit_code": self.exit_code,
+            "conduct": dict(self.conduct),
             "python": platform.python_version(),
             "packages": package_versions(),
         }
@@ -131,6 +151,7 @@ def environment_entries(
     """The rows of the report's Environment panel: readiness first, then what the run was."""
     rows = list(readiness)
     rows.append(("Environment", facts.environment))
+    rows += facts.conduct
     for target in facts.targets:
         rows.append((f"Base URL ({target.kind})", target.base_url))
         if target.token_url:

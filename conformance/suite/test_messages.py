@@ -2,21 +2,24 @@
 is refused with the exact error at the exact field.
 
 Proves api-behaviour.md §1.2 (the 201 answer), §1.6 (recipient and NHS number), §3.8 (body validation,
-its pointers and order) and §3.9 rule 6 (unknown routing plan), and upstream-tests.md §3.6, §3.7 and the
-message rows of §3.10. Contact-detail and routing-plan scenarios of the sandbox are in
-``test_sandbox_scenarios.py``.
+its pointers and order), §3.9 rule 6 (unknown routing plan) and §3.10 (the per-application rate limits),
+and upstream-tests.md §3.6, §3.7 and the message rows of §3.10. Contact-detail and routing-plan scenarios
+of the sandbox are in ``test_sandbox_scenarios.py``.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import string
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
-from conformance.checks.catalogue import expected_error
+from conformance.checks.catalogue import RATE_LIMIT_DETAILS, expected_error
 from conformance.client import ApiClient
 from conformance.environments import Environment
 from conformance.suite import _bodies, _expect
@@ -105,6 +108,7 @@ def assert_message_created(response: httpx.Response, api: ApiClient, body: dict[
     ref="api-behaviour §1.2; upstream-tests §3.6",
 )
 @pytest.mark.writes
+@pytest.mark.smoke
 @pytest.mark.parametrize("media_type", [JSONAPI, JSON], ids=["jsonapi", "plain-json"])
 def test_valid_message_is_created(api: ApiClient, notify_environment: Environment, media_type: str) -> None:
     if media_type != JSONAPI:  # production gets as few messages as proves the point
@@ -341,9 +345,115 @@ def test_unknown_routing_plan_is_refused(api: ApiClient, notify_environment: Env
 def test_duplicate_message_reference_is_refused(api: ApiClient, notify_environment: Environment) -> None:
     body = valid_body(api, notify_environment)
     assert_message_created(send(api, body), api, body)
-    replay = send(api, body)
+    replay = send(api, body, retry=False)  # a 425 is an answer this test judges, not one to wait out
     if replay.status_code == 425:  # documented while the first is still being processed; it settles to 422
         _expect.expect_error(replay, 425, "retry_too_early")
         time.sleep(REPLAY_PAUSE_S)
         replay = send(api, body)
     _expect.expect_error(replay, 422, "duplicate_message_request")
+
+
+# ---- rate limiting ------------------------------------------------------------------------------------
+
+#: The local reference's ``throttled`` client has limits of its own, far below live's 1,200 a minute
+#: and spike arrest of 6,000: a quota of 3 requests a minute and a spike arrest of one request a second.
+THROTTLED_QUOTA = 3
+THROTTLED_SPIKE_INTERVAL_S = 1.0
+#: A little over the spike interval, so that paced requests are never a spike.
+THROTTLED_PACE_S = THROTTLED_SPIKE_INTERVAL_S + 0.1
+#: What the gateway's Retry-After says after a quota breach, and after a spike-arrest breach.
+RETRY_AFTER_QUOTA = "60"
+RETRY_AFTER_SPIKE = "1"
+#: RFC 9110 §10.2.3 delay-seconds: a whole number of seconds.
+DELAY_SECONDS = re.compile(r"[0-9]+")
+ApiFactory = Callable[[str], ApiClient]
+
+
+def detail_pattern(template: str) -> re.Pattern[str]:
+    """A regex for a rate-limit detail template: ``{app_name}`` is any name, other fields whole numbers."""
+    parts: list[str] = []
+    for literal, name, _, _ in string.Formatter().parse(template):
+        parts.append(re.escape(literal))
+        if name == "app_name":
+            parts.append("(?P<app_name>.+?)")
+        elif name:
+            parts.append(f"(?P<{name}>[0-9]+)")
+    return re.compile("".join(parts))
+
+
+def first_error_detail(response: httpx.Response) -> object:
+    try:
+        return response.json()["errors"][0]["detail"]
+    except (ValueError, LookupError, TypeError):
+        return None
+
+
+def assert_retry_after(response: httpx.Response, expected: str) -> None:
+    """Retry-After is there, a whole number of seconds (not a date, not words), and the documented one."""
+    value = response.headers.get("Retry-After")
+    assert value is not None, f"a rate-limited 429 must carry Retry-After: {_expect.describe(response)}"
+    assert DELAY_SECONDS.fullmatch(value), f"Retry-After should be a whole number of seconds, got {value!r}"
+    assert value == expected, f"Retry-After should be {expected}, got {value!r}: {_expect.describe(response)}"
+
+
+def expect_rate_limited(response: httpx.Response, kind: str, retry_after: str, **fields: str) -> None:
+    """Exactly the rate limiter's 429 CM_QUOTA of ``kind`` (``app_quota``, ``app_spike``), whose detail
+    names the application (and, for ``fields``, says these values), with a usable Retry-After."""
+    _expect.expect_status(response, 429)
+    template = RATE_LIMIT_DETAILS[kind]
+    detail = first_error_detail(response)
+    match = detail_pattern(template).fullmatch(detail) if isinstance(detail, str) else None
+    assert match, f"the CM_QUOTA detail should read {template!r}: {_expect.describe(response)}"
+    for name, value in fields.items():
+        assert match[name] == value, f"the detail should say {name} {value}, got {match[name]!r}"
+    _expect.expect_error(response, 429, "rate_limited", detail=template.format(**match.groupdict()))
+    assert_retry_after(response, retry_after)
+
+
+@behaviour(
+    area=AREA,
+    feature=FEATURE,
+    story="An application over its quota gets 429 CM_QUOTA naming the application and its quota, "
+    "with Retry-After: 60",
+    severity="critical",
+    section=SECTION,
+    ref="api-behaviour §3.10",
+)
+@pytest.mark.needs_auth
+@pytest.mark.writes
+@pytest.mark.extra_client("throttled")
+def test_quota_breach_is_rate_limited(extra_api: ApiFactory, notify_environment: Environment) -> None:
+    throttled = extra_api("throttled")
+    time.sleep(THROTTLED_PACE_S)  # clear of the spike arrest, whatever this client sent before
+    response: httpx.Response | None = None
+    for _ in range(THROTTLED_QUOTA + 1):
+        body = valid_body(throttled, notify_environment)
+        response = send(throttled, body, retry=False)  # the 429 is what this test judges
+        if response.status_code == 429:
+            break
+        assert_message_created(response, throttled, body)
+        time.sleep(THROTTLED_PACE_S)
+    assert response is not None
+    expect_rate_limited(response, "app_quota", RETRY_AFTER_QUOTA, limit=str(THROTTLED_QUOTA))
+
+
+@behaviour(
+    area=AREA,
+    feature=FEATURE,
+    story="An application sending faster than its spike arrest allows gets 429 CM_QUOTA naming the "
+    "application, with Retry-After: 1",
+    severity="critical",
+    section=SECTION,
+    ref="api-behaviour §3.10",
+)
+@pytest.mark.needs_auth
+@pytest.mark.writes
+@pytest.mark.extra_client("throttled")
+def test_spike_arrest_breach_is_rate_limited(extra_api: ApiFactory, notify_environment: Environment) -> None:
+    throttled = extra_api("throttled")
+    first = send(throttled, valid_body(throttled, notify_environment), retry=False)
+    # 429 when this client's quota or an earlier request's spike arrest still holds; either way the
+    # next request, straight after this one, is a spike
+    assert first.status_code in (201, 429), f"expected 201 or 429: {_expect.describe(first)}"
+    second = send(throttled, valid_body(throttled, notify_environment), retry=False)
+    expect_rate_limited(second, "app_spike", RETRY_AFTER_SPIKE)

@@ -73,7 +73,8 @@ def assert_prefer_outcome(response: httpx.Response, code: str) -> None:
 def send_with_prefer(
     api: ApiClient, operation: Operation, environment: Environment, code: str
 ) -> httpx.Response:
-    return _expect.send(api, operation, environment, headers={"Prefer": f"code={code}"})
+    # retry=False: the 425, 429 and 503 answers are what these tests judge, not something to wait out
+    return _expect.send(api, operation, environment, headers={"Prefer": f"code={code}"}, retry=False)
 
 
 def prefer_story(operation: Operation) -> str:
@@ -145,7 +146,7 @@ def test_prefer_trigger_on_nhsapp_accounts(
 @pytest.mark.parametrize("path", ["", UNKNOWN_PATH], ids=["bare-base", "unknown-path"])
 @pytest.mark.parametrize("code", list(ALL_PREFER_TRIGGERS), ids=lambda code: f"code={code}")
 def test_prefer_trigger_precedes_routing(api: ApiClient, path: str, code: str) -> None:
-    assert_prefer_outcome(api.get(path, headers={"Prefer": f"code={code}"}), code)
+    assert_prefer_outcome(api.get(path, headers={"Prefer": f"code={code}"}, retry=False), code)
 
 
 @behaviour(
@@ -184,6 +185,7 @@ def test_prefer_trigger_order(
         headers={"Prefer": f"code={code}"},
         accept=accept,
         content_type=content_type,
+        retry=False,  # a 429 here is a failure to see, not a wait
     )
     _expect.expect_error(response, status, error)
 
@@ -357,7 +359,8 @@ def test_sandbox_plan_accepts_batch(api: ApiClient, plan_id: str) -> None:
 def test_sandbox_plan_failure_for_message(
     api: ApiClient, plan_id: str, status: int, error: Mapping[str, Any], retry_after: str | None
 ) -> None:
-    assert_plan_failure(api.post("/v1/messages", json=message_with_plan(plan_id)), status, error, retry_after)
+    response = api.post("/v1/messages", json=message_with_plan(plan_id), retry=False)
+    assert_plan_failure(response, status, error, retry_after)
 
 
 @behaviour(
@@ -373,9 +376,8 @@ def test_sandbox_plan_failure_for_message(
 def test_sandbox_plan_failure_for_batch(
     api: ApiClient, plan_id: str, status: int, error: Mapping[str, Any], retry_after: str | None
 ) -> None:
-    assert_plan_failure(
-        api.post("/v1/message-batches", json=batch_with_plan(plan_id)), status, error, retry_after
-    )
+    response = api.post("/v1/message-batches", json=batch_with_plan(plan_id), retry=False)
+    assert_plan_failure(response, status, error, retry_after)
 
 
 @behaviour(
@@ -670,4 +672,4 @@ def test_ods_code_switches_for_batch(
 def test_sandbox_fault_paths(
     api: ApiClient, path: str, params: dict[str, str] | None, status: int, error: str
 ) -> None:
-    _expect.expect_error(api.get(path, params=params), status, error)
+    _expect.expect_error(api.get(path, params=params, retry=False), status, error)

@@ -26,7 +26,9 @@ def sandbox_server() -> Iterator[RunningReference]:
 
 @pytest.fixture(scope="session")
 def integration_server() -> Iterator[RunningReference]:
-    with start(ReferenceConfig(mode="integration")) as server:
+    """No 425 window (a repeated reference is 422 at once) and no server-wide throttling; the tests of
+    those two start servers of their own."""
+    with start(ReferenceConfig(mode="integration", in_flight_s=0.0)) as server:
         yield server
 
 

@@ -417,6 +417,7 @@ def test_credentials_file_layout(tmp_path: Path) -> None:
         "api_key": main.api_key,
         "kid": main.kid,
         "private_key_path": str(main.private_key_path),
+        "app_name": f"notify-conformance-{main.kid}",
         "base_url": "http://h/comms",
         "token_url": "http://h/oauth2/token",
         "clients": {
@@ -424,6 +425,7 @@ def test_credentials_file_layout(tmp_path: Path) -> None:
                 "api_key": short.api_key,
                 "kid": short.kid,
                 "private_key_path": str(short.private_key_path),
+                "app_name": f"notify-conformance-{short.kid}",
             }
         },
     }

@@ -8,7 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from conformance.errors import CredentialsError, SafetyRefusal, TargetUnreachable, TokenEndpointError
+from conformance.errors import (
+    BudgetSpent,
+    CredentialsError,
+    RateLimited,
+    RequestNotAnswered,
+    RunTimeUp,
+    SafetyRefusal,
+    TargetUnreachable,
+    TokenEndpointError,
+)
 from conformance.reporting import metadata
 from conformance.reporting.metadata import RunFacts, TargetFacts
 
@@ -27,17 +36,21 @@ def _category(message: str, status: str) -> str | None:
 @pytest.mark.parametrize(
     ("error", "status", "starts"),
     [
-        (SafetyRefusal("POST to production refused"), "failed", "Safety refusals"),
+        (SafetyRefusal("POST to production refused"), "skipped", "Inconclusive: refused by the safety"),
+        (BudgetSpent("the request budget of 200 requests is spent"), "skipped", "Inconclusive: refused"),
         (
             TokenEndpointError("the token endpoint refused the client assertion (HTTP 401)"),
-            "failed",
-            "Auth setup",
+            "skipped",
+            "Not assessed: the token endpoint",
         ),
-        (CredentialsError("cannot read the private key /x.pem"), "broken", "Auth setup"),
-        (TargetUnreachable("cannot reach 127.0.0.1:9"), "broken", "Environment unreachable"),
+        (CredentialsError("cannot read the private key /x.pem"), "broken", "Setup problems"),
+        (TargetUnreachable("cannot reach 127.0.0.1:9"), "skipped", "Not assessed: the target"),
+        (RequestNotAnswered("GET /x got no answer in time"), "skipped", "Not assessed: the target"),
+        (RateLimited("still 429 after 4 retries"), "skipped", "Inconclusive: rate limited"),
+        (RunTimeUp("--max-duration of 60 s"), "skipped", "Not run"),
     ],
 )
-def test_our_errors_land_in_their_own_category(error: Exception, status: str, starts: str) -> None:
+def test_our_errors_land_in_their_own_category(error: BaseException, status: str, starts: str) -> None:
     message = f"{type(error).__module__}.{type(error).__name__}: {error}\nmore lines"
     category = _category(message, status)
     assert category is not None and category.startswith(starts), category

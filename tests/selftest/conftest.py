@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from conformance.reference.config import Mode
 from conformance.reference.server import ReferenceConfig, RunningReference, start
+from conformance.reference.throttle import Limits
 
 JSONAPI = "application/vnd.api+json"
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -45,11 +46,13 @@ class Client:
     def mode(self) -> Mode:
         return self.server.config.mode
 
-    def register(self, *, onboarded: bool = True, token_lifetime_s: int | None = None) -> tuple[str, str]:
+    def register(
+        self, *, onboarded: bool = True, token_lifetime_s: int | None = None, limits: Limits | None = None
+    ) -> tuple[str, str]:
         """A new client of this server (API key, kid), holding the shared test key pair."""
         api_key, kid = secrets.token_hex(16), f"selftest-{secrets.token_hex(4)}"
         self.server.registry.register(
-            api_key, kid, _PUBLIC_PEM, onboarded=onboarded, token_lifetime_s=token_lifetime_s
+            api_key, kid, _PUBLIC_PEM, onboarded=onboarded, token_lifetime_s=token_lifetime_s, limits=limits
         )
         return api_key, kid
 
@@ -134,7 +137,8 @@ def clean_servers() -> Iterator[dict[str, Client]]:
     """A clean reference in each mode, shared by every test of the session."""
     with (
         start(ReferenceConfig(mode="sandbox")) as sandbox,
-        start(ReferenceConfig(mode="integration")) as integration,
+        # in_flight_s=0: a repeated reference is a duplicate (422) at once, not "still in flight" (425)
+        start(ReferenceConfig(mode="integration", in_flight_s=0.0)) as integration,
     ):
         clients = {"sandbox": Client(sandbox), "integration": Client(integration)}
         yield clients
@@ -148,7 +152,7 @@ def faulty_server() -> Iterator[Any]:
     started: list[tuple[RunningReference, Client]] = []
 
     def make(mode: Mode, fault: str) -> Client:
-        server = start(ReferenceConfig(mode=mode, faults=frozenset({fault})))
+        server = start(ReferenceConfig(mode=mode, faults=frozenset({fault}), in_flight_s=0.0))
         client = Client(server)
         started.append((server, client))
         return client

@@ -18,6 +18,7 @@ import pytest
 from conformance.areas import AREAS
 from conformance.reference.config import Mode
 from conformance.reference.faults import FAULTS, applicable, install
+from conformance.reference.throttle import Limits
 from tests.selftest.conftest import Client, batch, message, other_private_key
 
 STORED_MESSAGE = "2WL3qFTEFM0qMY8xjRbt1LIKCzM"  # sandbox fixture: delivered over the NHS App
@@ -80,6 +81,16 @@ def _second_create_status(path: str, make: Callable[[str], dict[str, Any]]) -> C
         return client.request("POST", path, json=document).status_code
 
     return observe
+
+
+def _throttled_retry_after(client: Client) -> str | None:
+    """A client whose own spike arrest allows one request a second: the second of two is the 429."""
+    token = client.token_for(*client.register(limits=Limits(quota_per_minute=3, spike_arrest_per_minute=60)))
+    auth = {"Authorization": f"Bearer {token}"}
+    client.request("GET", UNKNOWN_MESSAGE, headers=auth)
+    throttled = client.request("GET", UNKNOWN_MESSAGE, headers=auth)
+    assert throttled.status_code == 429, throttled.text
+    return throttled.headers.get("retry-after")
 
 
 def _is_iso(value: str) -> bool:
@@ -178,6 +189,8 @@ PROBES: dict[str, Probe] = {
     "cors-preflight-needs-auth": Probe(
         "integration", status("OPTIONS", "/v1/messages", headers=PREFLIGHT, authenticated=False), 200
     ),
+    "throttle-429-without-retry-after": Probe("integration", _throttled_retry_after, "1"),
+    "throttle-429-malformed-retry-after": Probe("integration", _throttled_retry_after, "1"),
     "retry-after-missing": Probe(
         "sandbox", header("retry-after", "GET", "/", headers={"Prefer": "code=429"}), "5"
     ),

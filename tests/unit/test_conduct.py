@@ -188,8 +188,8 @@ def test_a_dropped_connection_with_a_live_ping_is_only_this_request(serve: Calla
                 raise httpx.RemoteProtocolError("server disconnected", request=request)
             return self.inner.handle_request(request)
 
-    from conformance.transport import TargetHealth, WatchedTransport
     from conformance.traffic import Traffic
+    from conformance.transport import TargetHealth, WatchedTransport
 
     base = serve(Script([(200, {})]))
     watched = WatchedTransport(Flaky(), TargetHealth(liveness_url=base + "/_ping"), Traffic())
