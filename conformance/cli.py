@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from conformance import environments
+from conformance import environments, settings
 from conformance._version import __version__
 from conformance.errors import ConformanceError, ExitCode, NotAssessable
 
@@ -51,15 +51,10 @@ def _positive_int(text: str) -> int:
 
 def _seconds(text: str) -> float:
     """``90``, ``90s``, ``15m``, ``2h``."""
-    units = {"s": 1, "m": 60, "h": 3600}
-    number, unit = (text[:-1], units[text[-1]]) if text and text[-1] in units else (text, 1)
     try:
-        value = float(number) * unit
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds like 90, 90s, 15m or 2h, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected more than 0 seconds, got {text!r}")
-    return value
+        return settings.parse_seconds(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,10 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = commands.add_parser("run", help="run the conformance suite against an environment")
-    run.add_argument("--env", default="local", choices=environments.ENVIRONMENTS, help="default: local")
+    run.add_argument("--env", choices=environments.ENVIRONMENTS, help="default: local")
     run.add_argument("--base-url", help="override the environment's API base URL (…/comms)")
     run.add_argument("--token-url", help="override the environment's OAuth2 token URL")
-    run.add_argument("--reports", default="reports", type=Path, help="report folder (default: reports/)")
+    run.add_argument("--reports", help="report folder (default: reports/)")
     run.add_argument("-k", dest="keyword", help="only tests matching this pytest -k expression")
     run.add_argument("-m", dest="markers", help="only tests matching this pytest -m expression")
     run.add_argument("--max-examples", type=_positive_int, help="examples per property-based test")

@@ -159,6 +159,8 @@ class Options:
     max_duration_s: float | None = None
     #: production-smoke: how many messages (and batches of one) a run may create
     max_creates: int | None = None
+    #: the property-test seed (None: drawn at random and reported)
+    seed: int | None = None
 
     @property
     def pacing(self) -> RateLimit | None:
@@ -207,10 +209,12 @@ def validate(options: Options, environ: Mapping[str, str] | None = None) -> Opti
 def _check_faults(options: Options) -> None:
     if options.env != "local":
         raise UsageError("--fault applies only to --env local (the embedded reference API)")
-    from conformance.reference.faults import unknown  # only when asked: the fault bank is the reference's
+    from conformance.reference.faults import check_known  # only when asked: the bank is the reference's
 
-    if missing := unknown(options.faults):
-        raise UsageError(f"unknown fault {missing[0]!r} (see 'notify-conformance serve --list-faults')")
+    try:
+        check_known(options.faults)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
 
 
 _DEFAULT_EXAMPLES: dict[EnvName, int] = {
@@ -235,9 +239,13 @@ def budget_for(options: Options) -> Budget:
 
 
 def resolve_remote(options: Options, environ: Mapping[str, str] | None = None) -> Environment:
-    """Build a non-local environment (no request is sent here)."""
+    """Validate ``options`` and build a non-local environment (no request is sent here)."""
     environ = os.environ if environ is None else environ
-    options = validate(options, environ)
+    return remote_environment(validate(options, environ), environ)
+
+
+def remote_environment(options: Options, environ: Mapping[str, str]) -> Environment:
+    """A non-local environment from options :func:`validate` has passed (no request is sent here)."""
     budget = budget_for(options)
     if options.env == "sandbox":
         target = Target(kind="sandbox", base_url=options.base_url or SANDBOX_URL, scenarios=True)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from conformance.environments import Environment
 from conformance.errors import ConformanceError, NotAssessable
 
 #: skip reasons that mean "could not be assessed", as opposed to "does not apply"
@@ -51,6 +52,9 @@ class RunRecord:
     reported: set[str] = field(default_factory=set)
     #: False under plain pytest, where the plugin itself reports the stop and sets the exit status
     owned_by_command: bool = True
+    #: the environment the session resolved (None if no test needed one) and the seed it drew
+    environment: Environment | None = None
+    seed: int | None = None
     #: lines about how the run talked to its targets (requests, pacing, throttling), set at the end
     conduct: tuple[tuple[str, str], ...] = ()
     #: True while a test runs (Ctrl-C then aborts its request; between tests it only stops the loop)

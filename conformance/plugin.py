@@ -25,11 +25,12 @@ from conformance.outcome import RunRecord
 from conformance.pacing import Pacer
 from conformance.probe import probe_api
 from conformance.retries import RetryPolicy
+from conformance.run_config import RunConfig, options_from
 from conformance.traffic import RunClock, Traffic
 from conformance.transport import DEFAULT_TIMEOUT_S, Conduct, Recorder, auth_for, build_client
 
 if TYPE_CHECKING:
-    from conformance.properties.runner import PropertyRunner
+    from conformance.properties.engine import PropertyRunner
 
 MARKERS = {
     "area(name)": "the requirement area a test belongs to (auth, negotiation, ...)",
@@ -56,7 +57,7 @@ def _is_suite_test(metafunc: pytest.Metafunc) -> bool:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("notify-conformance", "NHS Notify conformance")
-    group.addoption("--notify-env", default="local", choices=environments.ENVIRONMENTS, help="environment")
+    group.addoption("--notify-env", default=None, choices=environments.ENVIRONMENTS, help="default: local")
     group.addoption("--notify-base-url", default=None, help="override the environment's API base URL")
     group.addoption("--notify-token-url", default=None, help="override the environment's token URL")
     group.addoption("--notify-max-examples", type=int, default=None, help="property-test examples")
@@ -78,12 +79,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for marker, help_text in MARKERS.items():
         config.addinivalue_line("markers", f"{marker}: {help_text}")
-    plugins = (p for _, p in config.pluginmanager.list_name_plugin())  # get_plugins() hashes them
+    plugins = [p for _, p in config.pluginmanager.list_name_plugin()]  # get_plugins() hashes them
     record = next((p for p in plugins if isinstance(p, RunRecord)), None)
     if record is None:  # plain pytest: the command passes its own
         record = RunRecord(owned_by_command=False)
         config.pluginmanager.register(record, "notify-run-record")
-    config.stash[_STATE] = RunState(config, record)
+    given = next((p for p in plugins if isinstance(p, RunConfig)), None)
+    config.stash[_STATE] = RunState(config, record, given)
     _wire_reporting(config, config.stash[_STATE])
 
 
@@ -130,25 +132,41 @@ class RunState:
 
     config: pytest.Config
     record: RunRecord
+    #: the command's resolved configuration; under plain pytest built from --notify-* when first needed
+    _run_config: RunConfig | None = None
     _environment: Environment | None = None
     _conduct: Conduct | None = None
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     _clients: dict[str, httpx.Client] = field(default_factory=dict)
     recorder: Recorder = field(default_factory=Recorder)
-    _seed: int | None = None
     _property_runners: dict[str, PropertyRunner] = field(default_factory=dict)
 
     @property
+    def run_config(self) -> RunConfig:
+        if self._run_config is None:
+            get = self.config.getoption
+            flags = {name: get(f"--notify-{name.replace('_', '-')}") for name in _FLAGS}
+            options, _ = options_from(flags, faults=tuple(get("--notify-fault")))
+            try:
+                self._run_config = RunConfig.build(options, rehearsal_file=get("--notify-rehearse"))
+            except ConformanceError as error:
+                raise pytest.UsageError(str(error)) from None
+        return self._run_config
+
+    def options(self) -> Options:
+        return self.run_config.options
+
+    @property
     def seed(self) -> int:
-        """The property-test seed: the user's ``--notify-seed`` or one drawn for this run (reported)."""
-        if self._seed is None:
-            chosen = self.config.getoption("--notify-seed")
-            self._seed = chosen if chosen is not None else random.randrange(2**32)
-        return self._seed
+        """The property-test seed: the user's ``--seed`` or one drawn for this run (reported)."""
+        if self.record.seed is None:
+            chosen = self.options().seed
+            self.record.seed = chosen if chosen is not None else random.randrange(2**32)
+        return self.record.seed
 
     def property_runner(self, target: Target) -> PropertyRunner:
         if target.kind not in self._property_runners:
-            from conformance.properties.runner import PropertyRunner
+            from conformance.properties.engine import PropertyRunner
             from conformance.spec import load_spec
 
             env = self.environment
@@ -162,49 +180,30 @@ class RunState:
             )
         return self._property_runners[target.kind]
 
-    def options(self) -> Options:
-        get = self.config.getoption
-        return Options(
-            env=get("--notify-env"),
-            base_url=get("--notify-base-url"),
-            token_url=get("--notify-token-url"),
-            max_examples=get("--notify-max-examples"),
-            test_patient=get("--notify-test-patient"),
-            routing_plan_id=get("--notify-routing-plan"),
-            faults=tuple(get("--notify-fault")),
-            rate_limit=get("--notify-rate-limit"),
-            timeout_s=get("--notify-timeout"),
-            max_duration_s=get("--notify-max-duration"),
-            max_creates=get("--notify-max-creates"),
-        )
-
     @property
     def environment(self) -> Environment:
         if self._environment is None:
-            self._environment = self._resolve()
+            self._environment = self._start()
+            self.record.environment = self._environment
         return self._environment
 
-    def _resolve(self) -> Environment:
-        """Resolve without sending anything: the target is probed only once the selection is known."""
-        options = self.options()
-        try:
-            if options.env == "local":
-                from conformance.local_env import local_environment
+    def _start(self) -> Environment:
+        """The resolved environment; ``local`` (and a rehearsal) start the reference servers here.
+        Nothing is sent: the target is probed only once the selection is known."""
+        run_config = self.run_config
+        if run_config.environment is None:
+            from conformance.local_env import local_environment
 
-                return self._stack.enter_context(local_environment(options))
-            environment = environments.resolve_remote(options)
-            if self.rehearsal_file is not None:
-                from conformance.rehearsal import rehearsal_environment
+            return self._stack.enter_context(local_environment(run_config.options))
+        if run_config.rehearsal_file is not None:
+            from conformance.rehearsal import rehearsal_environment
 
-                return self._stack.enter_context(rehearsal_environment(environment))
-            return environment
-        except ConformanceError as error:
-            raise pytest.UsageError(str(error)) from None
+            return self._stack.enter_context(rehearsal_environment(run_config.environment))
+        return run_config.environment
 
     @property
     def rehearsal_file(self) -> str | None:
-        value: str | None = self.config.getoption("--notify-rehearse")
-        return value
+        return self.run_config.rehearsal_file
 
     @property
     def conduct(self) -> Conduct:
@@ -245,18 +244,20 @@ class RunState:
 
 
 _STATE = pytest.StashKey[RunState]()
-
-
-def resolved_environment(config: pytest.Config) -> Environment | None:
-    """The environment this session resolved, or None if no test needed one (never resolves it here)."""
-    state = config.stash.get(_STATE, None)
-    return None if state is None else state._environment
-
-
-def run_seed(config: pytest.Config) -> int | None:
-    """The property-test seed this session used, or None if no property test drew one."""
-    state = config.stash.get(_STATE, None)
-    return None if state is None else state._seed
+#: the --notify-* options that are settings (conformance.settings), by attribute name
+_FLAGS = (
+    "env",
+    "base_url",
+    "token_url",
+    "max_examples",
+    "seed",
+    "test_patient",
+    "routing_plan",
+    "rate_limit",
+    "timeout",
+    "max_duration",
+    "max_creates",
+)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -312,23 +313,57 @@ def _applicable(item_markers: set[str], extra_clients: list[str], target: Target
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every suite test runs against every target of the environment; whether a case applies is
+    decided per collected item (see :func:`pytest_collection_modifyitems`), from its own marks."""
     if "target" not in metafunc.fixturenames or not _is_suite_test(metafunc):
         return
-    state = metafunc.config.stash[_STATE]
+    targets = metafunc.config.stash[_STATE].environment.targets
+    metafunc.parametrize("target", [pytest.param(t, id=t.kind) for t in targets], scope="function")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Drop the cases a target cannot serve. A case (one test, one set of its other parameters) that no
+    target can serve stays once, skipped with the reasons, so a report still says why it did not run;
+    the marks read are the item's own, so a parameter can carry ``writes`` or ``scenario``."""
+    state = config.stash.get(_STATE, None)
+    if state is None or state._environment is None:
+        return
     env = state.environment
-    names = {m.name for m in metafunc.definition.iter_markers()}
-    extra = [str(m.args[0]) for m in metafunc.definition.iter_markers("extra_client")]
-    params = []
-    reasons = []
-    for target in env.targets:
+    cases: dict[tuple[object, ...], list[tuple[pytest.Item, str]]] = {}
+    for item in items:
+        target = _target_of(item)
+        if target is None:
+            continue
+        names = {m.name for m in item.iter_markers()}
+        extra = [str(m.args[0]) for m in item.iter_markers("extra_client")]
         reason = _applicable(names, extra, target, env)
-        if reason:
-            reasons.append(f"{target.kind}: {reason}")
-        else:
-            params.append(pytest.param(target, id=target.kind))
-    if not params:
-        params = [pytest.param(None, id="n/a", marks=pytest.mark.skip(reason="; ".join(reasons)))]
-    metafunc.parametrize("target", params, scope="function")
+        cases.setdefault(_case_key(item), []).append((item, f"{target.kind}: {reason}" if reason else ""))
+    dropped: set[int] = set()
+    for members in cases.values():
+        refused = [(item, reason) for item, reason in members if reason]
+        if not refused:
+            continue
+        if len(refused) == len(members):  # no target serves this case: keep one, saying why
+            keep, _ = refused.pop(0)
+            keep.add_marker(pytest.mark.skip(reason="; ".join(r for _, r in [(keep, ""), *members] if r)))
+        dropped.update(id(item) for item, _ in refused)
+    if dropped:
+        config.hook.pytest_deselected(items=[item for item in items if id(item) in dropped])
+        items[:] = [item for item in items if id(item) not in dropped]
+
+
+def _target_of(item: pytest.Item) -> Target | None:
+    callspec = getattr(item, "callspec", None)
+    value = callspec.params.get("target") if callspec is not None else None
+    return value if isinstance(value, Target) else None
+
+
+def _case_key(item: pytest.Item) -> tuple[object, ...]:
+    callspec = getattr(item, "callspec")  # noqa: B009 - only items with a target reach here
+    # the same parameter objects give the same repr; callspec.indices count across the whole function
+    others = tuple(sorted((k, repr(v)) for k, v in callspec.params.items() if k != "target"))
+    return (item.path, getattr(item, "originalname", item.name), others)
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

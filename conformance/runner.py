@@ -19,7 +19,7 @@ from types import FrameType
 
 import pytest
 
-from conformance import environments, plan, plugin
+from conformance import plan, plugin
 from conformance.environments import Options
 from conformance.errors import ConformanceError, ExitCode, Interrupted, NotAssessable, UsageError
 from conformance.outcome import RunRecord
@@ -28,28 +28,37 @@ from conformance.reporting.publish import SessionFacts, publish
 from conformance.reporting.readiness import Readiness
 from conformance.reporting.summary import SummaryCollector
 from conformance.reporting.terminal import FailureDigest
+from conformance.run_config import RunConfig, options_from
 
 SUITE_DIR = Path(__file__).resolve().parent / "suite"
 PROG = "notify-conformance"
 
 
-def options_from_args(args: argparse.Namespace) -> Options:
-    return Options(
-        env=args.env,
-        base_url=args.base_url,
-        token_url=args.token_url,
-        max_examples=args.max_examples,
-        test_patient=args.test_patient,
-        routing_plan_id=args.routing_plan,
-        faults=tuple(getattr(args, "fault", ())),
-        rate_limit=getattr(args, "rate_limit", None),
-        timeout_s=getattr(args, "timeout", None),
-        max_duration_s=getattr(args, "max_duration", None),
-        max_creates=getattr(args, "max_creates", None),
-    )
+def options_from_args(args: argparse.Namespace) -> tuple[Options, Path]:
+    """The run's options and report folder: flags, then NOTIFY_* variables, then the config file."""
+    flags = {name: getattr(args, name, None) for name in _SETTING_FLAGS}
+    options, reports = options_from(flags, faults=tuple(getattr(args, "fault", ())))
+    return options, Path(reports)
 
 
-def pytest_args(options: Options, args: argparse.Namespace, reports: Path) -> list[str]:
+_SETTING_FLAGS = (
+    "env",
+    "base_url",
+    "token_url",
+    "reports",
+    "max_examples",
+    "seed",
+    "test_patient",
+    "routing_plan",
+    "rate_limit",
+    "timeout",
+    "max_duration",
+    "max_creates",
+)
+
+
+def pytest_args(args: argparse.Namespace, reports: Path) -> list[str]:
+    """pytest's own arguments for the suite; the run's settings travel in the RunConfig object."""
     argv = [
         str(SUITE_DIR),
         # The plugin is passed as an object below; blocking its entry point avoids a double registration.
@@ -59,8 +68,6 @@ def pytest_args(options: Options, args: argparse.Namespace, reports: Path) -> li
         str(SUITE_DIR / "suite.ini"),
         "--rootdir",
         str(SUITE_DIR),
-        "--notify-env",
-        options.env,
         "--alluredir",
         str(reports / "allure-results"),
         "--clean-alluredir",
@@ -70,37 +77,42 @@ def pytest_args(options: Options, args: argparse.Namespace, reports: Path) -> li
         "-r",
         "N",
     ]
+    for flag, value in (("-k", getattr(args, "keyword", None)), ("-m", getattr(args, "markers", None))):
+        if value is not None:
+            argv += [flag, str(value)]
+    if getattr(args, "quiet", False):
+        argv.append("-q")
+    return argv
+
+
+def notify_flags(options: Options) -> list[str]:
+    """The same settings as ``--notify-*`` options, for a plain pytest process (the plan's rehearsal)."""
+    argv = ["--notify-env", options.env]
     for flag, value in (
         ("--notify-base-url", options.base_url),
         ("--notify-token-url", options.token_url),
         ("--notify-max-examples", options.max_examples),
         ("--notify-test-patient", options.test_patient),
         ("--notify-routing-plan", options.routing_plan_id),
-        ("--notify-rate-limit", options.rate_limit),
         ("--notify-timeout", options.timeout_s),
-        ("--notify-max-duration", options.max_duration_s),
         ("--notify-max-creates", options.max_creates),
-        ("--notify-seed", getattr(args, "seed", None)),
-        ("-k", args.keyword),
-        ("-m", args.markers),
+        ("--notify-seed", options.seed),
     ):
         if value is not None:
             argv += [flag, str(value)]
     for fault in options.faults:
         argv += ["--notify-fault", fault]
-    if args.quiet:
-        argv.append("-q")
     return argv
 
 
 def _rehearsal_args(options: Options, args: argparse.Namespace) -> list[str]:
-    """The run's own pytest arguments, minus its report writers (a rehearsal writes no report)."""
-    argv = pytest_args(options, args, Path("unused"))
+    """The run's own pytest arguments and settings, minus its report writers (a rehearsal writes none)."""
+    argv = pytest_args(args, Path("unused"))
     for flag in ("--alluredir", "--junitxml"):
         at = argv.index(flag)
         del argv[at : at + 2]
     argv.remove("--clean-alluredir")
-    return argv
+    return argv + notify_flags(options)
 
 
 def prepare_reports(reports: Path) -> None:
@@ -114,10 +126,9 @@ def prepare_reports(reports: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> ExitCode:
-    options = environments.validate(options_from_args(args))
-    if options.env != "local":
-        environments.resolve_remote(options)  # every remote setting checked before the first request
-    reports: Path = args.reports
+    options, reports = options_from_args(args)
+    run_config = RunConfig.build(options)  # validated and resolved once; nothing sent yet
+    options = run_config.options
     prepare_reports(reports)
     if getattr(args, "plan", False):
         return plan.print_plan(options, args, _rehearsal_args(options, args))
@@ -126,12 +137,11 @@ def run(args: argparse.Namespace) -> ExitCode:
         sys.stdout.write(f"{PROG}: production-smoke plan: {budget.lines(options)[0]}\n")
     record = RunRecord()
     collector = SummaryCollector()
-    session_facts = SessionFacts(RunFacts(environment=options.env))
+    session_facts = SessionFacts(RunFacts(environment=options.env), record)
     digest = FailureDigest(take_over_terminal=True)
+    plugins: list[object] = [plugin, run_config, record, collector, session_facts, digest]
     with _interrupts_stop_the_run(record):
-        code = pytest.main(
-            pytest_args(options, args, reports), plugins=[plugin, record, collector, session_facts, digest]
-        )
+        code = pytest.main(pytest_args(args, reports), plugins=plugins)
     exit_code = _exit_code(int(code), record)
     if exit_code != ExitCode.USAGE:  # a usage error ran nothing worth reporting; its one line says why
         _write_reports(reports, session_facts.facts, collector, record, exit_code)

@@ -16,28 +16,29 @@ from typing import TextIO
 
 import pytest
 
+from conformance.outcome import RunRecord
 from conformance.reporting import allure_html, metadata
 from conformance.reporting.manifest import write_manifest
 from conformance.reporting.readiness import Readiness
 from conformance.reporting.scrubbing import scrub_tree
 
 
-@dataclass
+@dataclass(eq=False)  # a plugin object: pluggy keeps plugins in sets
 class SessionFacts:
-    """A pytest plugin that notes what the session ran against (the environment is resolved lazily)."""
+    """A pytest plugin that notes what the session ran against, from the run's record (the
+    environment is resolved lazily, so only the end of the session knows it)."""
 
     facts: metadata.RunFacts
+    record: RunRecord
 
-    @pytest.hookimpl(tryfirst=True)
+    @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        from conformance.plugin import resolved_environment, run_seed
-
-        environment = resolved_environment(session.config)
+        environment = self.record.environment
         if environment is not None:
             self.facts.targets = tuple(
                 metadata.TargetFacts(t.kind, t.base_url, t.token_url) for t in environment.targets
             )
-        seed = run_seed(session.config)
+        seed = self.record.seed
         self.facts.seed = "n/a" if seed is None else str(seed)
         self.facts.finished_at = metadata.now()
 
