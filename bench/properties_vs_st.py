@@ -19,13 +19,14 @@ import time
 from pathlib import Path
 
 from conformance.environments import Budget, Target
-from conformance.properties.runner import PropertyRunner
+from conformance.properties.engine import PropertyRunner
 from conformance.reference.server import ReferenceConfig, start
 from conformance.safety import SafetyPolicy
 from conformance.spec import load_spec
 from conformance.transport import build_client
 
-OPERATIONS = ("create-message", "create-message-batch", "get-message", "get-nhsapp-account-details")
+#: every operation of the contract
+OPERATIONS = tuple(load_spec().operations)
 
 
 def ours(base_url: str, examples: int, seed: int) -> tuple[int, float]:

@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     from conformance.reference_cli import API_KEY_VARIABLE, port_number, requests_per_minute
 
     serve = commands.add_parser("serve", help="start the embedded reference API on loopback")
-    serve.add_argument("--mode", choices=("sandbox", "integration"), default="sandbox")
+    serve.add_argument("--mode", choices=("sandbox", "integration", "receiver"), default="sandbox")
     serve.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1 (0.0.0.0: every interface)")
     serve.add_argument("--port", type=port_number, default=0, help="0-65535; 0 picks a free port (default)")
     serve.add_argument("--credentials-out", type=Path, help="integration: write a fresh client's credentials")
@@ -133,6 +133,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--fault", action="append", default=[], metavar="NAME", help="start with this deliberate fault"
     )
     serve.add_argument("--list-faults", action="store_true", help="list the deliberate faults and exit")
+
+    from conformance.callbacks.command import add_arguments as add_callbacks_arguments
+
+    add_callbacks_arguments(
+        commands.add_parser("callbacks", help="act as NHS Notify towards your callback receiver and check it")
+    )
 
     selftest = commands.add_parser(
         "selftest", help="prove the suite catches every deliberate fault of the reference API"
@@ -171,6 +177,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from conformance.runner import run
 
             return int(run(args))
+        if args.command == "callbacks":
+            from conformance.callbacks.command import callbacks_command
+
+            return int(callbacks_command(args))
         if args.command == "selftest":
             from conformance.selftest import selftest_command
 

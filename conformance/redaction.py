@@ -50,10 +50,6 @@ def redact(text: str) -> str:
     return text
 
 
-def redact_bytes(data: bytes) -> bytes:
-    return redact(data.decode("utf-8", errors="replace")).encode("utf-8")
-
-
 def redact_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     """Header pairs with sensitive values masked (names kept so a reader sees they were sent)."""
     pairs = headers.items() if isinstance(headers, Mapping) else headers

@@ -76,10 +76,12 @@ def _client_api_key(specs: list[str]) -> str:
 
 
 def _check_faults(names: list[str], mode: str) -> None:
-    from conformance.reference.faults import FAULTS, unknown
+    from conformance.reference.faults import FAULTS, check_known
 
-    if missing := unknown(names):
-        raise UsageError(f"unknown fault {missing[0]!r} (see '--list-faults')")
+    try:
+        check_known(names)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
     for name in names:
         if mode not in FAULTS[name].modes:
             raise UsageError(f"fault {name!r} applies only to --mode {FAULTS[name].modes[0]}")

@@ -105,8 +105,9 @@ def notify_flags(options: Options) -> list[str]:
     return argv
 
 
-def _rehearsal_args(options: Options, args: argparse.Namespace) -> list[str]:
-    """The run's own pytest arguments and settings, minus its report writers (a rehearsal writes none)."""
+def unreported_pytest_args(options: Options, args: argparse.Namespace) -> list[str]:
+    """The run's pytest arguments and settings as --notify-* options, without report writers: for a
+    process that runs the suite but writes no report (the plan's rehearsal, a self-test worker)."""
     argv = pytest_args(args, Path("unused"))
     for flag in ("--alluredir", "--junitxml"):
         at = argv.index(flag)
@@ -131,9 +132,9 @@ def run(args: argparse.Namespace) -> ExitCode:
     options = run_config.options
     prepare_reports(reports)
     if getattr(args, "plan", False):
-        return plan.print_plan(options, args, _rehearsal_args(options, args))
+        return plan.print_plan(options, args, unreported_pytest_args(options, args))
     if options.env == "production-smoke":
-        budget = plan.check_budget(options, _rehearsal_args(options, args))
+        budget = plan.check_budget(options, unreported_pytest_args(options, args))
         sys.stdout.write(f"{PROG}: production-smoke plan: {budget.lines(options)[0]}\n")
     record = RunRecord()
     collector = SummaryCollector()

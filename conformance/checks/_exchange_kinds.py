@@ -19,7 +19,7 @@ def status_has_body(status: int) -> bool:
     return not (100 <= status < 200 or status in (204, 304))
 
 
-def is_canned_fault(exchange: Exchange) -> bool:
+def is_canned_answer(exchange: Exchange) -> bool:
     """A sandbox ``Prefer: code=...`` trigger: its canned error is not about the request body."""
     prefer: str = exchange.request_headers.get("prefer", "")
     return prefer.strip().startswith("code=")

@@ -1,6 +1,6 @@
 """Headers the gateway puts on every response, the CORS preflight answer, and the negotiated Content-Type.
 
-Upstream api-behaviour §1.7 (every response), §3.5 (CORS) and §3.6 (correlation id).
+See behaviour §1.7 (every response), §3.5 (CORS) and §3.6 (correlation id) in docs/behaviour.md.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def check_standard_headers(exchange: Exchange) -> list[Violation]:
     leaked = sorted(name for name in exchange.response_headers if name.lower().startswith("x-amz"))
     if leaked:
         out.append(violation("HDR-006", f"the response carries {', '.join(leaked)}"))
-    # The gateway adds these for any request with an Origin except OPTIONS (api-behaviour §1.7).
+    # The gateway adds these for any request with an Origin except OPTIONS (behaviour §1.7).
     origin = exchange.request_headers.get("origin")
     if origin is not None and exchange.method != "OPTIONS":
         _expect(exchange, "Access-Control-Allow-Origin", origin, "HDR-007", out)
@@ -74,7 +74,7 @@ def _check_correlation_id(exchange: Exchange, out: list[Violation]) -> None:
 
 
 def check_preflight(exchange: Exchange) -> list[Violation]:
-    """The gateway's fixed answer to a CORS preflight (api-behaviour §3.5)."""
+    """The gateway's fixed answer to a CORS preflight (behaviour §3.5)."""
     out: list[Violation] = []
     if exchange.status != 200:
         out.append(violation("CORS-001", f"the preflight got HTTP {exchange.status}"))

@@ -1,7 +1,7 @@
 """JSON:API document structure, as NHS Notify uses it, checked on every response the suite sees.
 
 Success bodies are resource documents (``data``); error bodies are ``errors`` arrays in the NHS Notify
-error format (upstream api-behaviour §2): ids ``<message id>.<position>``, a string ``status``, the
+error format (behaviour §2): ids ``<message id>.<position>``, a string ``status``, the
 catalogue ``links.about``, and a ``source`` that is a header name or a pointer into the request body.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from conformance.checks import _json_pointer
-from conformance.checks._exchange_kinds import is_canned_fault, is_preflight, status_has_body
+from conformance.checks._exchange_kinds import is_canned_answer, is_preflight, status_has_body
 from conformance.checks._rules import violation
 from conformance.checks._violation import Violation
 from conformance.checks.catalogue import ABOUT_LINK
@@ -264,10 +264,10 @@ def _pointer_resolves(exchange: Exchange, pointer: str, code: Any) -> bool:
     """Whether a reported pointer makes sense for the request that was sent.
 
     A missing property cannot resolve, so only its parent must; the gateway reports account-wide ODS
-    problems at ``/data/attributes/messages`` even for a single message; sandbox ``Prefer`` faults are
+    problems at ``/data/attributes/messages`` even for a single message; sandbox ``Prefer`` triggers are
     canned and not about the body at all.
     """
-    if pointer == "/" or is_canned_fault(exchange):
+    if pointer == "/" or is_canned_answer(exchange):
         return True
     if not exchange.request_is_json:
         return False

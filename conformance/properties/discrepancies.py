@@ -1,9 +1,18 @@
 """Known differences between the published contract and the real gateway, applied to property-test
 failures by name. A filtered failure is counted under its reason and shown in the report; it never
-disappears silently, and no check is switched off wholesale."""
+disappears silently, and no check is switched off wholesale.
+
+A rule here only recognises the shape of a failure and names the discrepancy of the contract's
+``x-known-discrepancies`` that explains it, by id. What the discrepancy says and which operations it
+affects come from the contract (:class:`conformance.spec.KnownDiscrepancy`), so a rule applies only to
+the operations the contract lists, and an id the contract lacks is an error, not a silent pass. One rule
+is no discrepancy but a documented fact of an environment (the sandbox does not enforce
+authentication); it carries an ``ENV-`` id and its reason here.
+"""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
@@ -11,15 +20,27 @@ from urllib.parse import parse_qs, urlsplit
 from schemathesis.core.failures import Failure
 
 from conformance.environments import Target
+from conformance.spec import Spec, load_spec
+
+#: ``(failure, operation id, target, request URL) -> whether the failure has the rule's shape``
+Shape = Callable[[Failure, str, Target, str], bool]
 
 
 @dataclass(frozen=True)
 class KnownFailure:
-    """A rule that recognises one known failure shape and names why it is expected."""
+    """A failure shape and why it is expected: a contract discrepancy or a documented environment fact."""
 
     id: str
     reason: str
-    applies: Callable[[Failure, str, Target, str], bool]
+    #: the operations the rule may explain (None: every operation)
+    operations: frozenset[str] | None
+    shape: Shape
+
+    def explains(self, failure: Failure, operation: str, target: Target, url: str) -> bool:
+        """Whether this rule explains ``failure`` of ``operation``'s request sent to ``url``."""
+        if self.operations is not None and operation not in self.operations:
+            return False
+        return self.shape(failure, operation, target, url)
 
 
 def _unsupported_method_without_allow(failure: Failure, operation: str, target: Target, url: str) -> bool:
@@ -47,35 +68,42 @@ def _sandbox_open_access(failure: Failure, operation: str, target: Target, url: 
     return not target.auth_required and failure.code == "ST203" and "Authorization" in str(failure)
 
 
-KNOWN_FAILURES: tuple[KnownFailure, ...] = (
-    KnownFailure(
-        "D19",
-        "HEAD on get-message is routed by the gateway (undefined upstream), so it is not a 405",
-        _head_on_get_message,
-    ),
-    KnownFailure(
-        "D28",
-        "the gateway's 405 answer carries no Allow header",
-        _unsupported_method_without_allow,
-    ),
-    KnownFailure(
-        "D16",
-        "the gateway does not enforce contact detail formats, billingReference's type or unknown properties",
-        _unenforced_request_constraint,
-    ),
-    KnownFailure(
-        "D30",
-        "an empty page query parameter is treated as absent (the first page), not rejected",
-        _empty_page_is_absent,
-    ),
+#: Failure shapes by the id of the contract discrepancy that explains them, in the order they are tried.
+DISCREPANCY_SHAPES: tuple[tuple[str, Shape], ...] = (
+    ("D19", _head_on_get_message),
+    ("D28", _unsupported_method_without_allow),
+    ("D16", _unenforced_request_constraint),
+    ("D30", _empty_page_is_absent),
+)
+
+#: Documented facts of an environment, not differences between the contract and the gateway.
+ENVIRONMENT_FACTS: tuple[KnownFailure, ...] = (
     KnownFailure(
         "ENV-SANDBOX",
         "the sandbox does not enforce authentication (documented), so a missing Authorization is accepted",
+        None,
         _sandbox_open_access,
     ),
 )
 
 
-def classify(failure: Failure, operation: str, target: Target, url: str) -> KnownFailure | None:
-    """The known-failure rule that explains ``failure`` of the request sent to ``url``, if any."""
-    return next((rule for rule in KNOWN_FAILURES if rule.applies(failure, operation, target, url)), None)
+@functools.cache
+def known_failures(spec: Spec) -> tuple[KnownFailure, ...]:
+    """Every rule, with the reason and operations of each discrepancy read from ``spec``.
+
+    Raises :class:`conformance.spec.SpecError` when ``spec`` lacks a discrepancy a rule names.
+    """
+    rules = []
+    for discrepancy_id, shape in DISCREPANCY_SHAPES:
+        discrepancy = spec.discrepancy(discrepancy_id)
+        rules.append(KnownFailure(discrepancy.id, discrepancy.title, frozenset(discrepancy.affects), shape))
+    return (*rules, *ENVIRONMENT_FACTS)
+
+
+def classify(
+    failure: Failure, operation: str, target: Target, url: str, spec: Spec | None = None
+) -> KnownFailure | None:
+    """The known-failure rule that explains ``failure`` of the request sent to ``url``, if any (the rules
+    of ``spec``, the shipped contract unless given)."""
+    rules = known_failures(spec if spec is not None else load_spec())
+    return next((rule for rule in rules if rule.explains(failure, operation, target, url)), None)

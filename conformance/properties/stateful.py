@@ -12,8 +12,8 @@ import schemathesis
 from hypothesis.stateful import run_state_machine_as_test
 from schemathesis.core.failures import FailureGroup
 
-from conformance.properties.checks import CUSTOM_CHECKS
-from conformance.properties.runner import Case, PropertyOutcome, PropertyRunner, _fresh_references, _request
+from conformance.properties.engine import Case, PropertyOutcome, PropertyRunner, _fresh_references, _request
+from conformance.properties.schemathesis_checks import CUSTOM_CHECKS
 
 
 def run_stateful(runner: PropertyRunner, *, steps: int = 10) -> PropertyOutcome:
@@ -38,7 +38,7 @@ def run_stateful(runner: PropertyRunner, *, steps: int = 10) -> PropertyOutcome:
             except FailureGroup as group:
                 operation_id = case.operation.definition.raw.get("operationId", "")
                 url = str(response.request.url)
-                unexplained = outcome.set_aside_known(group, operation_id, runner.target, url)
+                unexplained = outcome.set_aside_known(group, operation_id, runner.target, url, runner.spec)
                 if unexplained:
                     raise FailureGroup(unexplained) from None
 

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from conformance.reference.context import RequestContext
 from conformance.reference.responses import Reply
-from conformance.reference.routing import Operation
+from conformance.reference.routing import ScenarioPath
 
 
 class Backend(Protocol):
@@ -21,4 +21,4 @@ class Backend(Protocol):
 
     async def nhsapp_accounts(self, ctx: RequestContext) -> Reply: ...
 
-    async def scenario_path(self, ctx: RequestContext, operation: Operation) -> Reply: ...
+    async def scenario_path(self, ctx: RequestContext, path: ScenarioPath) -> Reply: ...

@@ -1,4 +1,4 @@
-"""Success bodies shared by both backends: message created (§1.2), batch created (§1.3), timestamps."""
+"""Success bodies shared by both backends: message and batch created (behaviour §1.2, §1.3), timestamps."""
 
 from __future__ import annotations
 
@@ -54,5 +54,5 @@ def batch_created(
 
 
 def location_of(message_id: str) -> str:
-    """The ``Location`` of a created message: relative, as the gateway sends it (§7.4)."""
+    """The ``Location`` of a created message: relative, as the gateway sends it (behaviour §7.4)."""
     return f"/v1/messages/{message_id}"

@@ -33,7 +33,8 @@ class ErrorKind:
 ROUTING_PLAN_POINTER = "/data/attributes/routingPlanId"
 #: the gateway sends this ``Retry-After`` with every CM_RETRY_TOO_EARLY
 RETRY_AFTER_TOO_EARLY = "300"
-#: the gateway's ``Retry-After`` after an application breaches its quota, and its spike arrest (§3.10)
+#: the gateway's ``Retry-After`` after an application breaches its quota, and its spike arrest
+#: (behaviour §3.10)
 RETRY_AFTER_APP_QUOTA = "60"
 RETRY_AFTER_APP_SPIKE_ARREST = "1"
 MESSAGES_POINTER = "/data/attributes/messages"

@@ -35,7 +35,7 @@ class ReferenceConfig:
     #: live allows; ``serve --mode integration`` turns it on. Clients with limits of their own (the
     #: ``throttled`` client) are limited either way.
     throttle: bool = False
-    #: per-application quota, requests in any 60 s (api-behaviour §3.10)
+    #: per-application quota, requests in any 60 s (behaviour §3.10)
     quota_per_minute: int = LIVE_QUOTA_PER_MINUTE
     #: per-application spike arrest, per minute; smoothed, so 6,000 means one request per 10 ms
     spike_arrest_per_minute: int = LIVE_SPIKE_ARREST_PER_MINUTE

@@ -1,4 +1,4 @@
-"""Backend checks of ``recipient.contactDetails`` (api-behaviour.md §4.4).
+"""Backend checks of ``recipient.contactDetails`` (behaviour §4.4).
 
 The gateway does not look at contact details; the backend type-checks them and reports every failing
 field, one CM_INVALID_VALUE each, with its own detail text. Falsy values (JavaScript sense) count as

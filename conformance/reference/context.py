@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 
 from conformance.reference.config import ReferenceConfig
-from conformance.reference.routing import Operation
+from conformance.reference.routing import Destination
 
 if TYPE_CHECKING:
     from conformance.reference.oauth import ClientRecord
@@ -47,7 +47,7 @@ class RequestContext:
     #: set by the auth stage (integration mode)
     client: ClientRecord | None = None
     #: set by the routing stage
-    operation: Operation | None = None
+    operation: Destination | None = None
 
     @property
     def public_base(self) -> str:

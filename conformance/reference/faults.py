@@ -48,8 +48,9 @@ from conformance.reference.integration import IntegrationBackend
 from conformance.reference.negotiation import JSON, JSON_API, content_type_is_supported
 from conformance.reference.oauth import ClientRecord, ClientRegistry, bearer_token
 from conformance.reference.responses import Outgoing, Reply, Rewrite, encode_json, problem_reply
-from conformance.reference.routing import MESSAGE_ID_PREFIX, Operation
+from conformance.reference.routing import MESSAGE_ID_PREFIX
 from conformance.reference.store import Claim, MessageStore
+from conformance.spec import OperationId
 
 Handler = Callable[[RequestContext], Awaitable[Reply]]
 StageWrapper = Callable[[Gateway, Stage], Stage]
@@ -58,7 +59,7 @@ TokenWrapper = Callable[[Handler, ClientRegistry], Handler]
 BOTH: tuple[Mode, ...] = ("sandbox", "integration")
 SANDBOX: tuple[Mode, ...] = ("sandbox",)
 INTEGRATION: tuple[Mode, ...] = ("integration",)
-_CREATES = (Operation.CREATE_MESSAGE, Operation.CREATE_BATCH)
+_CREATES = (OperationId.CREATE_MESSAGE, OperationId.CREATE_MESSAGE_BATCH)
 _KSUID = re.compile(r"[a-zA-Z0-9]{27}")
 _BAD_PAGE = "page must be a positive non-zero integer"
 
@@ -73,7 +74,7 @@ class Fault:
     modes: tuple[Mode, ...]
     #: the documented behaviour it breaks, in one line
     breaks: str
-    #: where api-behaviour.md (or upstream-tests.md) documents that behaviour
+    #: where docs/behaviour.md documents that behaviour, as a citation: "behaviour §3.2", "upstream §1.9"
     section: str
     stages: Mapping[str, StageWrapper] = field(default_factory=dict)
     patch: Callable[[Gateway], None] | None = None
@@ -130,7 +131,7 @@ def _error_list(body: Any) -> list[dict[str, Any]]:
     return []
 
 
-def _success_data(out: Outgoing, ctx: RequestContext, *operations: Operation) -> dict[str, Any] | None:
+def _success_data(out: Outgoing, ctx: RequestContext, *operations: OperationId) -> dict[str, Any] | None:
     """The ``data`` object of a 2xx answer to one of ``operations``, else None."""
     if ctx.operation not in operations or not 200 <= out.status < 300 or not isinstance(out.body, dict):
         return None
@@ -418,24 +419,24 @@ def _created_as_ok(out: Outgoing, ctx: RequestContext) -> None:
 
 
 def _location_missing(out: Outgoing, ctx: RequestContext) -> None:
-    if ctx.operation is Operation.CREATE_MESSAGE:
+    if ctx.operation is OperationId.CREATE_MESSAGE:
         out.headers.pop("location", None)
 
 
 def _created_self_link_missing(out: Outgoing, ctx: RequestContext) -> None:
-    data = _success_data(out, ctx, Operation.CREATE_MESSAGE)
+    data = _success_data(out, ctx, OperationId.CREATE_MESSAGE)
     if data is not None:
         data.pop("links", None)
 
 
 def _created_status_undocumented(out: Outgoing, ctx: RequestContext) -> None:
-    data = _success_data(out, ctx, Operation.CREATE_MESSAGE)
+    data = _success_data(out, ctx, OperationId.CREATE_MESSAGE)
     if data is not None and isinstance(data.get("attributes"), dict):
         data["attributes"]["messageStatus"] = "queued"
 
 
 def _created_timestamp_not_iso(out: Outgoing, ctx: RequestContext) -> None:
-    data = _success_data(out, ctx, Operation.CREATE_MESSAGE)
+    data = _success_data(out, ctx, OperationId.CREATE_MESSAGE)
     timestamps = data.get("attributes", {}).get("timestamps") if data is not None else None
     if isinstance(timestamps, dict) and isinstance(timestamps.get("created"), str):
         created = datetime.fromisoformat(timestamps["created"])
@@ -443,13 +444,13 @@ def _created_timestamp_not_iso(out: Outgoing, ctx: RequestContext) -> None:
 
 
 def _created_extra_attribute(out: Outgoing, ctx: RequestContext) -> None:
-    data = _success_data(out, ctx, Operation.CREATE_MESSAGE)
+    data = _success_data(out, ctx, OperationId.CREATE_MESSAGE)
     if data is not None and isinstance(data.get("attributes"), dict):
         data["attributes"]["priority"] = "normal"
 
 
 def _batch_message_missing(out: Outgoing, ctx: RequestContext) -> None:
-    data = _success_data(out, ctx, Operation.CREATE_BATCH)
+    data = _success_data(out, ctx, OperationId.CREATE_MESSAGE_BATCH)
     messages = data.get("attributes", {}).get("messages") if data is not None else None
     if isinstance(messages, list) and messages:
         messages.pop()
@@ -502,7 +503,7 @@ def _nhs_number_link_missing(out: Outgoing, ctx: RequestContext) -> None:
 
 def _message_id_checked(gateway: Gateway, stage: Stage) -> Stage:
     async def wrapped(ctx: RequestContext) -> Reply | None:
-        if ctx.operation is Operation.GET_MESSAGE:
+        if ctx.operation is OperationId.GET_MESSAGE:
             message_id = (ctx.suffix or "")[len(MESSAGE_ID_PREFIX) :]
             if not _KSUID.fullmatch(message_id):
                 return problem_reply(ctx, Problem(INVALID_VALUE))
@@ -512,19 +513,19 @@ def _message_id_checked(gateway: Gateway, stage: Stage) -> Stage:
 
 
 def _message_id_missing(out: Outgoing, ctx: RequestContext) -> None:
-    data = _success_data(out, ctx, Operation.GET_MESSAGE)
+    data = _success_data(out, ctx, OperationId.GET_MESSAGE)
     if data is not None:
         data.pop("id", None)
 
 
 def _message_self_link_missing(out: Outgoing, ctx: RequestContext) -> None:
-    data = _success_data(out, ctx, Operation.GET_MESSAGE)
+    data = _success_data(out, ctx, OperationId.GET_MESSAGE)
     if data is not None:
         data.pop("links", None)
 
 
 def _channel_type_undocumented(out: Outgoing, ctx: RequestContext) -> None:
-    data = _success_data(out, ctx, Operation.GET_MESSAGE)
+    data = _success_data(out, ctx, OperationId.GET_MESSAGE)
     channels = data.get("attributes", {}).get("channels") if data is not None else None
     for channel in channels if isinstance(channels, list) else []:
         if isinstance(channel, dict) and channel.get("type") == "nhsapp":
@@ -534,7 +535,7 @@ def _channel_type_undocumented(out: Outgoing, ctx: RequestContext) -> None:
 def _practice_code_case_sensitive(gateway: Gateway, stage: Stage) -> Stage:
     async def wrapped(ctx: RequestContext) -> Reply | None:
         code = ctx.request.query_params.get("ods-organisation-code")
-        if ctx.operation is Operation.NHSAPP_ACCOUNTS and code and code != code.upper():
+        if ctx.operation is OperationId.GET_NHSAPP_ACCOUNT_DETAILS and code and code != code.upper():
             return problem_reply(ctx, Problem(INVALID_REQUEST, detail="Invalid ODS Code"))
         return await stage(ctx)
 
@@ -556,14 +557,14 @@ def _invalid_page_is_first(gateway: Gateway, stage: Stage) -> Stage:
 
 
 def _next_link_missing(out: Outgoing, ctx: RequestContext) -> None:
-    if _success_data(out, ctx, Operation.NHSAPP_ACCOUNTS) is not None:
+    if _success_data(out, ctx, OperationId.GET_NHSAPP_ACCOUNT_DETAILS) is not None:
         links = out.body.get("links")
         if isinstance(links, dict):
             links.pop("next", None)
 
 
 def _accounts_type_missing(out: Outgoing, ctx: RequestContext) -> None:
-    data = _success_data(out, ctx, Operation.NHSAPP_ACCOUNTS)
+    data = _success_data(out, ctx, OperationId.GET_NHSAPP_ACCOUNT_DETAILS)
     if data is not None:
         data.pop("type", None)
 
@@ -622,208 +623,208 @@ def _fault(
 # fmt: off
 _BANK = (
     # negotiation
-    _fault("406-ignored", "negotiation", BOTH, "§3.2",
+    _fault("406-ignored", "negotiation", BOTH, "behaviour §3.2",
            "An Accept header the API cannot serve gets 406 CM_NOT_ACCEPTABLE",
            stages={"not-acceptable": _passes}),
-    _fault("406-as-400", "negotiation", BOTH, "§3.2",
+    _fault("406-as-400", "negotiation", BOTH, "behaviour §3.2",
            "An unservable Accept is refused with status 406 (not 400)",
            stages={"not-acceptable": _restatus(400)}),
-    _fault("empty-accept-allowed", "negotiation", BOTH, "§3.2",
+    _fault("empty-accept-allowed", "negotiation", BOTH, "behaviour §3.2",
            "An empty Accept header counts as present and gets 406",
            stages={"not-acceptable": _empty_accept_allowed}),
-    _fault("json-accept-answered-as-vnd", "negotiation", BOTH, "§1.7",
+    _fault("json-accept-answered-as-vnd", "negotiation", BOTH, "behaviour §1.7",
            "Accept: application/json is answered with Content-Type application/json",
            rewrite=_json_answered_as_json_api),
-    _fault("content-type-with-charset", ("negotiation", "headers"), BOTH, "§1.7",
+    _fault("content-type-with-charset", ("negotiation", "headers"), BOTH, "behaviour §1.7",
            "The response Content-Type is exactly the media type, without parameters",
            rewrite=_content_type_with_charset),
     # media type
-    _fault("415-ignored", "media type", BOTH, "§3.3",
+    _fault("415-ignored", "media type", BOTH, "behaviour §3.3",
            "A POST/PUT/PATCH whose Content-Type is not a JSON media type gets 415 CM_UNSUPPORTED_MEDIA",
            stages={"unsupported-media": _passes}),
-    _fault("415-as-400", "media type", BOTH, "§3.3",
+    _fault("415-as-400", "media type", BOTH, "behaviour §3.3",
            "An unsupported Content-Type is refused with status 415 (not 400)",
            stages={"unsupported-media": _restatus(400)}),
-    _fault("415-only-for-post", "media type", BOTH, "§3.3",
+    _fault("415-only-for-post", "media type", BOTH, "behaviour §3.3",
            "PUT and PATCH are checked for their Content-Type too, not only POST",
            stages={"unsupported-media": _media_type_only_for_post}),
-    _fault("415-on-get", "media type", BOTH, "§3.3",
+    _fault("415-on-get", "media type", BOTH, "behaviour §3.3",
            "GET requests are never refused for their Content-Type",
            stages={"unsupported-media": _media_type_on_reads}),
-    _fault("415-before-406", "media type", BOTH, "§3.1",
+    _fault("415-before-406", "media type", BOTH, "behaviour §3.1",
            "Content negotiation (406) is decided before the Content-Type check (415)",
            patch=_move_after(["not-acceptable"], "unsupported-media")),
-    _fault("415-after-routing", "media type", BOTH, "§3.1",
+    _fault("415-after-routing", "media type", BOTH, "behaviour §3.1",
            "415 applies on any path, before the route check (404/405)",
            patch=_move_after(["unsupported-media"], "route")),
     # auth
-    _fault("auth-not-enforced", "auth", INTEGRATION, "§3.4",
+    _fault("auth-not-enforced", "auth", INTEGRATION, "behaviour §3.4",
            "A missing or invalid access token gets 401 CM_DENIED",
            stages={"access-token": _auth_not_enforced}),
-    _fault("expired-token-accepted", "auth", INTEGRATION, "§3.4",
+    _fault("expired-token-accepted", "auth", INTEGRATION, "behaviour §3.4",
            "An expired access token gets 401 CM_DENIED",
            stages={"access-token": _expired_token_accepted}),
-    _fault("401-as-403", "auth", INTEGRATION, "§3.4",
+    _fault("401-as-403", "auth", INTEGRATION, "behaviour §3.4",
            "A missing or invalid access token is refused with status 401 (not 403)",
            stages={"access-token": _restatus(403)}),
-    _fault("not-onboarded-allowed", "auth", INTEGRATION, "§3.4",
+    _fault("not-onboarded-allowed", "auth", INTEGRATION, "behaviour §3.4",
            "A client that is not onboarded gets 403 CM_FORBIDDEN",
            stages={"onboarding": _passes}),
-    _fault("auth-after-routing", "auth", INTEGRATION, "§3.1",
+    _fault("auth-after-routing", "auth", INTEGRATION, "behaviour §3.1",
            "The access token is checked before content negotiation and routing",
            patch=_move_after(["access-token", "onboarding"], "route")),
-    _fault("token-accepts-foreign-signature", "auth", INTEGRATION, "§6",
+    _fault("token-accepts-foreign-signature", "auth", INTEGRATION, "behaviour §6",
            "The token endpoint refuses a client assertion not signed by the registered key",
            token=_token_despite("signature does not verify")),
-    _fault("token-accepts-expired-assertion", "auth", INTEGRATION, "§6",
+    _fault("token-accepts-expired-assertion", "auth", INTEGRATION, "behaviour §6",
            "The token endpoint refuses a client assertion whose exp has passed",
            token=_token_despite("has expired")),
-    _fault("token-accepts-replayed-jti", "auth", INTEGRATION, "§6",
+    _fault("token-accepts-replayed-jti", "auth", INTEGRATION, "behaviour §6",
            "The token endpoint refuses a client assertion whose jti was used before",
            token=_token_despite("has already been used")),
-    _fault("mock-token-trigger-ignored", "auth", SANDBOX, "§4.1",
+    _fault("mock-token-trigger-ignored", "auth", SANDBOX, "behaviour §4.1",
            "Authorization: Bearer InvalidMockToken gets 401 CM_DENIED in the sandbox",
-           stages={"prefer-faults": _mock_token_ignored}),
-    _fault("service-ban-as-forbidden", "auth", SANDBOX, "§3.4, §4.2",
+           stages={"prefer-triggers": _mock_token_ignored}),
+    _fault("service-ban-as-forbidden", "auth", SANDBOX, "behaviour §3.4, §4.2",
            "A service ban is reported as 403 CM_SERVICE_BAN, not CM_FORBIDDEN",
            rewrite=_service_ban_as_forbidden),
     # headers
-    _fault("correlation-id-not-echoed", "headers", BOTH, "§3.6",
+    _fault("correlation-id-not-echoed", "headers", BOTH, "behaviour §3.6",
            "The client's X-Correlation-Id is echoed unchanged",
            rewrite=_correlation_id_not_echoed),
-    _fault("correlation-id-missing-on-errors", "headers", BOTH, "§3.6",
+    _fault("correlation-id-missing-on-errors", "headers", BOTH, "behaviour §3.6",
            "Error responses carry X-Correlation-Id too",
            rewrite=_correlation_id_missing_on_errors),
-    _fault("x-amz-header-leaked", "headers", BOTH, "§1.7",
+    _fault("x-amz-header-leaked", "headers", BOTH, "behaviour §1.7",
            "No header starting x-amz reaches the client",
            rewrite=_amz_header_leaked),
-    _fault("cache-control-missing", "headers", BOTH, "§1.7",
+    _fault("cache-control-missing", "headers", BOTH, "behaviour §1.7",
            "Every response carries Cache-Control: no-cache, no-store, must-revalidate",
            rewrite=_drop_header("cache-control")),
-    _fault("nosniff-missing", "headers", BOTH, "§1.7",
+    _fault("nosniff-missing", "headers", BOTH, "behaviour §1.7",
            "Every response carries X-Content-Type-Options: nosniff",
            rewrite=_drop_header("x-content-type-options")),
-    _fault("cors-allow-origin-missing", "headers", BOTH, "§3.5",
+    _fault("cors-allow-origin-missing", "headers", BOTH, "behaviour §3.5",
            "A request with Origin gets Access-Control-Allow-Origin echoing it",
            rewrite=_allow_origin_missing),
-    _fault("cors-preflight-allows-credentials", "headers", BOTH, "§3.5",
+    _fault("cors-preflight-allows-credentials", "headers", BOTH, "behaviour §3.5",
            "A CORS preflight answer has no Access-Control-Allow-Credentials",
            rewrite=_preflight_allows_credentials),
-    _fault("cors-preflight-needs-auth", "headers", INTEGRATION, "§3.1, §3.5",
+    _fault("cors-preflight-needs-auth", "headers", INTEGRATION, "behaviour §3.1, §3.5",
            "A CORS preflight is answered before auth, so it needs no access token",
            patch=_move_after(["cors-preflight"], "onboarding")),
-    _fault("retry-after-missing", "messages", SANDBOX, "§3.10, §4.1",
+    _fault("retry-after-missing", "messages", SANDBOX, "behaviour §3.10, §4.1",
            "429 CM_QUOTA and 425 CM_RETRY_TOO_EARLY carry Retry-After",
            rewrite=_retry_after_missing),
-    _fault("throttle-429-without-retry-after", "messages", INTEGRATION, "§3.10",
+    _fault("throttle-429-without-retry-after", "messages", INTEGRATION, "behaviour §3.10",
            "A throttled request gets 429 CM_QUOTA with a usable Retry-After (60 for the quota, 1 for "
            "the spike arrest)",
            stages={"rate-limit": _throttle_retry_after(None)}),
-    _fault("throttle-429-malformed-retry-after", "messages", INTEGRATION, "§3.10",
+    _fault("throttle-429-malformed-retry-after", "messages", INTEGRATION, "behaviour §3.10",
            "A throttled request's Retry-After is a whole number of seconds (RFC 9110), not free text",
            stages={"rate-limit": _throttle_retry_after("soon")}),
     # routing
-    _fault("405-as-404", "routing", BOTH, "§3.7",
+    _fault("405-as-404", "routing", BOTH, "behaviour §3.7",
            "A known path with a method it does not allow gets 405 CM_NOT_ALLOWED",
            stages={"route": _not_allowed_as_not_found}),
-    _fault("trailing-slash-routed", "routing", BOTH, "§3.7",
+    _fault("trailing-slash-routed", "routing", BOTH, "behaviour §3.7",
            "Routes match exactly: a trailing slash on the POST routes is not the same route",
            stages={"route": _trailing_slash_routed}),
-    _fault("double-slash-not-collapsed", "routing", BOTH, "upstream-tests §1.9",
+    _fault("double-slash-not-collapsed", "routing", BOTH, "upstream §1.9",
            "A doubled slash in the path is treated as one",
            stages={"route": _double_slash_kept}),
-    _fault("head-not-allowed", "routing", BOTH, "§3.7",
+    _fault("head-not-allowed", "routing", BOTH, "behaviour §3.7",
            "HEAD is allowed wherever GET is on /v1/messages/{id}",
            stages={"route": _head_not_allowed}),
     # messages and batches
-    _fault("invalid-nhs-number-accepted", ("messages", "batches"), BOTH, "§1.6, §3.8",
+    _fault("invalid-nhs-number-accepted", ("messages", "batches"), BOTH, "behaviour §1.6, §3.8",
            "An NHS number with a wrong pattern or check digit gets 400 CM_INVALID_NHS_NUMBER",
            patch=_nhs_numbers_unchecked),
-    _fault("duplicate-message-accepted", "messages", INTEGRATION, "§1.2",
+    _fault("duplicate-message-accepted", "messages", INTEGRATION, "behaviour §1.2",
            "A second message with the same messageReference gets 422 CM_DUPLICATE_REQUEST",
            patch=_forget_references(messages=True)),
-    _fault("duplicate-batch-accepted", "batches", INTEGRATION, "§1.3",
+    _fault("duplicate-batch-accepted", "batches", INTEGRATION, "behaviour §1.3",
            "A second batch with the same messageBatchReference gets 422 CM_DUPLICATE_REQUEST",
            patch=_forget_references(messages=False)),
-    _fault("201-as-200", ("messages", "batches"), BOTH, "§1.2, §1.3",
+    _fault("201-as-200", ("messages", "batches"), BOTH, "behaviour §1.2, §1.3",
            "A created message or batch is answered 201 Created",
            rewrite=_created_as_ok),
-    _fault("location-missing", "messages", BOTH, "§1.2",
+    _fault("location-missing", "messages", BOTH, "behaviour §1.2",
            "A created message's answer carries Location: /v1/messages/<id>",
            rewrite=_location_missing),
-    _fault("created-links-self-missing", "messages", BOTH, "§1.2",
+    _fault("created-links-self-missing", "messages", BOTH, "behaviour §1.2",
            "A created message's answer has data.links.self",
            rewrite=_created_self_link_missing),
-    _fault("created-status-undocumented", "messages", BOTH, "§1.2",
+    _fault("created-status-undocumented", "messages", BOTH, "behaviour §1.2",
            "A created message has messageStatus 'created' (a documented enum value)",
            rewrite=_created_status_undocumented),
-    _fault("created-timestamp-not-iso", "messages", BOTH, "§1.2",
+    _fault("created-timestamp-not-iso", "messages", BOTH, "behaviour §1.2",
            "timestamps.created is an ISO 8601 date-time",
            rewrite=_created_timestamp_not_iso),
-    _fault("created-extra-attribute", "properties", BOTH, "§1.2 (MessageCreated.yaml)",
+    _fault("created-extra-attribute", "properties", BOTH, "behaviour §1.2 (MessageCreated.yaml)",
            "A created message's attributes hold only the documented members (additionalProperties false)",
            rewrite=_created_extra_attribute),
-    _fault("batch-message-missing", "batches", BOTH, "§1.3",
+    _fault("batch-message-missing", "batches", BOTH, "behaviour §1.3",
            "A created batch lists every message it was sent, each with its new id",
            rewrite=_batch_message_missing),
-    _fault("400-as-500", ("messages", "batches"), BOTH, "§3.8",
+    _fault("400-as-500", ("messages", "batches"), BOTH, "behaviour §3.8",
            "A request body that fails validation gets 400, not a server error",
            rewrite=_bad_request_as_server_error),
-    _fault("too-many-items-as-400", "batches", BOTH, "§3.8",
+    _fault("too-many-items-as-400", "batches", BOTH, "behaviour §3.8",
            "More than 45 000 messages in a batch gets 413 CM_TOO_MANY_ITEMS",
            rewrite=_too_many_items_as_bad_request),
-    _fault("error-pointer-wrong", ("messages", "batches"), BOTH, "§3.8",
+    _fault("error-pointer-wrong", ("messages", "batches"), BOTH, "behaviour §3.8",
            "A validation error's source.pointer names the offending field from the document root",
            rewrite=_pointer_without_data),
-    _fault("errors-out-of-order", ("messages", "batches"), BOTH, "§3.8",
+    _fault("errors-out-of-order", ("messages", "batches"), BOTH, "behaviour §3.8",
            "Validation errors are reported in the documented order",
            rewrite=_errors_reversed),
-    _fault("nhs-number-link-missing", ("messages", "batches"), BOTH, "§2",
+    _fault("nhs-number-link-missing", ("messages", "batches"), BOTH, "behaviour §2",
            "CM_INVALID_NHS_NUMBER carries links.nhsNumbers",
            rewrite=_nhs_number_link_missing),
     # get message
-    _fault("message-id-format-checked", "get message", BOTH, "§1.4",
+    _fault("message-id-format-checked", "get message", BOTH, "behaviour §1.4",
            "The gateway does not check the message id's format: any unknown id gets 404",
            stages={"operation": _message_id_checked}),
-    _fault("message-id-missing", "get message", BOTH, "§1.4, §2",
+    _fault("message-id-missing", "get message", BOTH, "behaviour §1.4, §2",
            "A message resource has its id",
            rewrite=_message_id_missing),
-    _fault("message-links-self-missing", "get message", BOTH, "§1.4",
+    _fault("message-links-self-missing", "get message", BOTH, "behaviour §1.4",
            "A message resource has data.links.self, the request URL",
            rewrite=_message_self_link_missing),
-    _fault("channel-type-undocumented", "get message", SANDBOX, "§1.4",
+    _fault("channel-type-undocumented", "get message", SANDBOX, "behaviour §1.4",
            "A channel's type is one of nhsapp, email, sms, letter",
            rewrite=_channel_type_undocumented),
     # NHS App accounts
-    _fault("practice-code-case-sensitive", "NHS App accounts", BOTH, "§1.5, §4.6",
+    _fault("practice-code-case-sensitive", "NHS App accounts", BOTH, "behaviour §1.5, §4.6",
            "The ods-organisation-code is case-insensitive",
            stages={"operation": _practice_code_case_sensitive}),
-    _fault("invalid-page-accepted", "NHS App accounts", BOTH, "§1.5, §4.6",
+    _fault("invalid-page-accepted", "NHS App accounts", BOTH, "behaviour §1.5, §4.6",
            "A page that is not a positive number gets 400 CM_INVALID_REQUEST",
            stages={"operation": _invalid_page_is_first}),
-    _fault("pagination-next-missing", "NHS App accounts", BOTH, "§1.5",
+    _fault("pagination-next-missing", "NHS App accounts", BOTH, "behaviour §1.5",
            "Every page but the last has links.next",
            rewrite=_next_link_missing),
-    _fault("accounts-type-missing", "NHS App accounts", BOTH, "§1.5, §2",
+    _fault("accounts-type-missing", "NHS App accounts", BOTH, "behaviour §1.5, §2",
            "The accounts resource has type NhsAppAccounts",
            rewrite=_accounts_type_missing),
     # JSON:API documents
-    _fault("error-status-number", "routing", BOTH, "§2",
+    _fault("error-status-number", "routing", BOTH, "behaviour §2",
            "An error object's status is a string",
            rewrite=_error_status_number),
-    _fault("data-and-errors-together", "routing", BOTH, "§2",
+    _fault("data-and-errors-together", "routing", BOTH, "behaviour §2",
            "An error document has errors and no data",
            rewrite=_data_beside_errors),
-    _fault("unknown-top-level-member", ("get message", "messages"), BOTH, "§1.2, §1.4",
+    _fault("unknown-top-level-member", ("get message", "messages"), BOTH, "behaviour §1.2, §1.4",
            "A success document has only JSON:API top-level members",
            rewrite=_unknown_top_level_member),
-    _fault("error-id-not-positional", ("routing", "messages"), BOTH, "§2",
+    _fault("error-id-not-positional", ("routing", "messages"), BOTH, "behaviour §2",
            "An error's id is the gateway message id followed by .<position>",
            rewrite=_error_ids_random),
-    _fault("about-link-missing", "routing", BOTH, "§2, §3.12",
+    _fault("about-link-missing", "routing", BOTH, "behaviour §2, §3.12",
            "Every error carries links.about",
            rewrite=_about_link_missing),
-    _fault("error-body-truncated", "routing", BOTH, "§2",
+    _fault("error-body-truncated", "routing", BOTH, "behaviour §2",
            "An error body is a complete JSON document",
            rewrite=_error_body_truncated),
 )
@@ -836,6 +837,13 @@ FAULTS: Mapping[str, Fault] = {fault.name: fault for fault in _BANK}
 def unknown(names: Iterable[str]) -> list[str]:
     """The names that are not faults, in the order given."""
     return [name for name in names if name not in FAULTS]
+
+
+def check_known(names: Iterable[str]) -> None:
+    """Refuse the first name that is not a fault (ValueError), in the one wording every command shows:
+    ``serve``, ``run --fault`` and ``selftest --fault`` each turn it into their usage error."""
+    if missing := unknown(names):
+        raise ValueError(f"unknown fault {missing[0]!r} (see 'notify-conformance serve --list-faults')")
 
 
 def applicable(names: Iterable[str], mode: Mode) -> list[Fault]:

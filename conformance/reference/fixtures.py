@@ -1,4 +1,4 @@
-"""The sandbox's canned data: stored messages (§4.5) and NHS App account pages (§4.6).
+"""The sandbox's canned data: stored messages (behaviour §4.5) and NHS App account pages (§4.6).
 
 Loaded once per process from ``fixtures/sandbox``; callers get deep copies they may change.
 """

@@ -1,15 +1,15 @@
-"""The gateway pipeline: the processing order of api-behaviour.md §3.1, one small stage per step.
+"""The gateway pipeline: the processing order of behaviour §3.1, one small stage per step.
 
 Each stage looks at the request context and either answers (returns a :class:`Reply`) or passes
 (returns None). The order, per mode:
 
 1. CORS preflight (OPTIONS with Origin and Access-Control-Request-Method): 200, before anything else.
 2. ``/_ping`` and ``/_status`` (GET/HEAD), answered by the gateway itself.
-3. sandbox: ``Prefer`` / mock-token faults (408, 504, 503, 500, 401, 403, 403.1, 425, 422_batch,
+3. sandbox: ``Prefer`` / mock-token triggers (408, 504, 503, 500, 401, 403, 403.1, 425, 422_batch,
    422_message); integration: access-token check (401), rate limiting (429, per application, see
    :mod:`.throttle`), then onboarding (403). Rate limiting needs the application the token names, so it
-   comes straight after the token; the not-onboarded 403 is the backend's answer in live (§3.9 rule 5),
-   so a refused client's requests still count.
+   comes straight after the token; the not-onboarded 403 is the backend's answer in live
+   (behaviour §3.9 rule 5), so a refused client's requests still count.
 4. 406 (Accept), then 415 (Content-Type on POST/PUT/PATCH, any path).
 5. sandbox: ``Prefer: code=429``.
 6. Route check: 404, then 405.
@@ -54,9 +54,10 @@ from conformance.reference.config import TEN_MIB, ReferenceConfig
 from conformance.reference.context import RequestContext
 from conformance.reference.oauth import ClientRegistry, bearer_token
 from conformance.reference.responses import Reply, error_reply, problem_reply
-from conformance.reference.routing import MESSAGE_ID_PREFIX, Operation
+from conformance.reference.routing import MESSAGE_ID_PREFIX, ScenarioPath
 from conformance.reference.throttle import Throttle
 from conformance.reference.validation import problems_in
+from conformance.spec import OperationId
 
 Stage = Callable[[RequestContext], Awaitable[Reply | None]]
 #: Parses and validates a POST body: ``(raw, batch=...) -> (parsed body, problems)``.
@@ -73,7 +74,7 @@ HARD_BODY_LIMIT = TEN_MIB
 
 
 @dataclass(frozen=True)
-class PreferFault:
+class PreferTrigger:
     """A sandbox trigger: an exact ``Prefer`` value (or ``Authorization`` value) and its canned error."""
 
     prefer: str
@@ -82,18 +83,18 @@ class PreferFault:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-#: In the order the sandbox proxy checks them (§4.1); 429 is separate, after content negotiation.
-PREFER_FAULTS: tuple[PreferFault, ...] = (
-    PreferFault("code=408", REQUEST_TIMEOUT),
-    PreferFault("code=504", GATEWAY_TIMEOUT),
-    PreferFault("code=503", SERVICE_UNAVAILABLE),
-    PreferFault("code=500", INTERNAL_SERVER_ERROR),
-    PreferFault("code=401", DENIED, authorization="Bearer InvalidMockToken"),
-    PreferFault("code=403", FORBIDDEN, authorization="Bearer ClientNotRecognised"),
-    PreferFault("code=403.1", SERVICE_BAN),
-    PreferFault("code=425", RETRY_TOO_EARLY, headers={"Retry-After": RETRY_AFTER_TOO_EARLY}),
-    PreferFault("code=422_batch", DUPLICATE_BATCH_REQUEST),
-    PreferFault("code=422_message", DUPLICATE_MESSAGE_REQUEST),
+#: In the order the sandbox proxy checks them (behaviour §4.1); 429 is separate, after content negotiation.
+PREFER_TRIGGERS: tuple[PreferTrigger, ...] = (
+    PreferTrigger("code=408", REQUEST_TIMEOUT),
+    PreferTrigger("code=504", GATEWAY_TIMEOUT),
+    PreferTrigger("code=503", SERVICE_UNAVAILABLE),
+    PreferTrigger("code=500", INTERNAL_SERVER_ERROR),
+    PreferTrigger("code=401", DENIED, authorization="Bearer InvalidMockToken"),
+    PreferTrigger("code=403", FORBIDDEN, authorization="Bearer ClientNotRecognised"),
+    PreferTrigger("code=403.1", SERVICE_BAN),
+    PreferTrigger("code=425", RETRY_TOO_EARLY, headers={"Retry-After": RETRY_AFTER_TOO_EARLY}),
+    PreferTrigger("code=422_batch", DUPLICATE_BATCH_REQUEST),
+    PreferTrigger("code=422_message", DUPLICATE_MESSAGE_REQUEST),
 )
 PREFER_QUOTA = "code=429"
 
@@ -130,7 +131,7 @@ class Gateway:
         #: body validation, kept as an attribute so a fault layer can replace it
         self.validate: Validator = problems_in
         if config.mode == "sandbox":
-            checks: list[tuple[str, Stage]] = [("prefer-faults", self.prefer_faults)]
+            checks: list[tuple[str, Stage]] = [("prefer-triggers", self.prefer_triggers)]
             after_negotiation: list[tuple[str, Stage]] = [("prefer-quota", self.prefer_quota)]
         else:
             checks = [
@@ -182,14 +183,14 @@ class Gateway:
             return health.status(ctx, self.status_key)
         return None
 
-    async def prefer_faults(self, ctx: RequestContext) -> Reply | None:
+    async def prefer_triggers(self, ctx: RequestContext) -> Reply | None:
         prefer = ctx.header("prefer")
         authorization = ctx.header("authorization")
-        for fault in PREFER_FAULTS:
-            if prefer == fault.prefer or (
-                fault.authorization is not None and authorization == fault.authorization
+        for trigger in PREFER_TRIGGERS:
+            if prefer == trigger.prefer or (
+                trigger.authorization is not None and authorization == trigger.authorization
             ):
-                return problem_reply(ctx, Problem(fault.kind), fault.headers)
+                return problem_reply(ctx, Problem(trigger.kind), trigger.headers)
         return None
 
     async def access_token(self, ctx: RequestContext) -> Reply | None:
@@ -231,20 +232,20 @@ class Gateway:
 
     async def route(self, ctx: RequestContext) -> Reply | None:
         resolved = routing.resolve(self.config.mode, ctx.suffix or "", ctx.method)
-        if isinstance(resolved, Operation):
-            ctx.operation = resolved
-            return None
-        return problem_reply(ctx, Problem(resolved))
+        if isinstance(resolved, ErrorKind):
+            return problem_reply(ctx, Problem(resolved))
+        ctx.operation = resolved
+        return None
 
     async def operation(self, ctx: RequestContext) -> Reply | None:
         operation = ctx.operation
-        if operation is Operation.CREATE_MESSAGE or operation is Operation.CREATE_BATCH:
-            return await self._create(ctx, batch=operation is Operation.CREATE_BATCH)
-        if operation is Operation.GET_MESSAGE:
+        if operation is OperationId.CREATE_MESSAGE or operation is OperationId.CREATE_MESSAGE_BATCH:
+            return await self._create(ctx, batch=operation is OperationId.CREATE_MESSAGE_BATCH)
+        if operation is OperationId.GET_MESSAGE:
             return await self.backend.get_message(ctx, (ctx.suffix or "")[len(MESSAGE_ID_PREFIX) :])
-        if operation is Operation.NHSAPP_ACCOUNTS:
+        if operation is OperationId.GET_NHSAPP_ACCOUNT_DETAILS:
             return await self.backend.nhsapp_accounts(ctx)
-        if operation is not None:
+        if isinstance(operation, ScenarioPath):
             return await self.backend.scenario_path(ctx, operation)
         raise RuntimeError("the operation stage ran before the route stage")
 

@@ -1,4 +1,4 @@
-"""``/_ping`` and ``/_status`` (api-behaviour.md §1.8), answered by the gateway before any other stage."""
+"""``/_ping`` and ``/_status`` (behaviour §1.8), answered by the gateway before any other stage."""
 
 from __future__ import annotations
 

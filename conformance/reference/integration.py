@@ -27,7 +27,7 @@ from conformance.reference.contact_details import contact_detail_problems
 from conformance.reference.context import RequestContext
 from conformance.reference.ksuid import new_ksuid, new_ksuids
 from conformance.reference.responses import Reply, error_reply, problem_reply
-from conformance.reference.routing import Operation
+from conformance.reference.routing import ScenarioPath
 from conformance.reference.routing_plans import PlanRefusal, look_up
 from conformance.reference.store import Claim, MessageStore
 
@@ -127,6 +127,6 @@ class IntegrationBackend:
             return problem_reply(ctx, outcome)
         return Reply(status=200, body=outcome)
 
-    async def scenario_path(self, ctx: RequestContext, operation: Operation) -> Reply:
+    async def scenario_path(self, ctx: RequestContext, path: ScenarioPath) -> Reply:
         """Unreachable: the scenario paths are not routes in integration mode."""
         return problem_reply(ctx, Problem(NOT_FOUND))

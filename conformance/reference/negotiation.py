@@ -3,7 +3,7 @@
 ``Accept`` must be absent or exactly one of three values (406 otherwise); POST/PUT/PATCH must carry a
 ``Content-Type`` of exactly one of two values (415 otherwise). ``application/json; charset=utf-8`` is
 rejected on purpose: the gateway compares whole strings even though the docs list the charset form as
-valid (api-behaviour.md §7.1). The suite reports that gap as a known discrepancy.
+valid (behaviour §7.1). The suite reports that gap as a known discrepancy.
 """
 
 from __future__ import annotations

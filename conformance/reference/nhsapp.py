@@ -1,4 +1,4 @@
-"""GET /channels/nhsapp/accounts: the backend's rules and data (api-behaviour.md §4.6), both modes.
+"""GET /channels/nhsapp/accounts: the backend's rules and data (behaviour §4.6), both modes.
 
 Checks run in the backend's order: service ban (sandbox trigger, decided by the caller), missing ODS
 code, the T00502/T00404/T00429 scenario codes, ODS format, page, then data. Errors carry no source.

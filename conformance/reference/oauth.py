@@ -1,4 +1,4 @@
-"""Signed-JWT OAuth2 client credentials (api-behaviour.md §6) for integration mode.
+"""Signed-JWT OAuth2 client credentials (behaviour §6) for integration mode.
 
 The token endpoint (``POST /oauth2/token``, form-encoded) checks the client assertion the way the NHS
 API platform describes it: a ``kid`` that is registered, ``alg`` RS512 only, a signature by that key,

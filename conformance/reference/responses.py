@@ -54,7 +54,7 @@ def encode_json(body: Any) -> bytes:
 
 
 def standard_headers(ctx: RequestContext) -> dict[str, str]:
-    """The headers the gateway puts on every response (§1.7), before the reply's own."""
+    """The headers the gateway puts on every response (behaviour §1.7), before the reply's own."""
     headers = {
         "content-type": response_content_type(ctx.accept),
         "cache-control": CACHE_CONTROL,

@@ -1,4 +1,4 @@
-"""Routing plans each mode knows, and what using one leads to (api-behaviour.md §4.3, integration brief).
+"""Routing plans each mode knows, and what using one leads to (behaviour §1.6, §4.3).
 
 A plan lookup gives either the plan (id, version, name, createdDate) or the problem the backend
 reports. Lookups are case-sensitive, as the backends' tables are.
@@ -62,8 +62,8 @@ _GLOBAL_VERSIONS = {
     "00000000-0000-0000-0000-000000000002": "HXdzlIX2Rv2qy7j9MR3FxbPHhJM7Jjzt",
     "00000000-0000-0000-0000-000000000003": "xoERWoahq12cq8WMXya4yed9hZtZbMxJ",
 }
-# The sandbox table lacks …0004–…0007 (§7.6); integration has every global plan. These four versions are
-# the reference's own (the real ones are not published).
+# The sandbox table lacks …0004–…0007 (behaviour §7.6); integration has every global plan. These four
+# versions are the reference's own (the real ones are not published).
 _INTEGRATION_ONLY_GLOBAL_VERSIONS = {
     "00000000-0000-0000-0000-000000000004": "rfGlobalNhsAppEmail24hVersion0004",
     "00000000-0000-0000-0000-000000000005": "rfGlobalNhsAppEmail4hVersion00005",
@@ -141,7 +141,3 @@ def look_up(mode: Mode, plan_id: str) -> RoutingPlan | PlanRefusal:
     if plan is not None:
         return plan
     return refusals.get(plan_id, NO_SUCH_PLAN)
-
-
-def usable_plan_ids(mode: Mode) -> tuple[str, ...]:
-    return tuple(_SANDBOX_PLANS if mode == "sandbox" else _INTEGRATION_PLANS)

@@ -1,4 +1,4 @@
-"""The sandbox backend: stateless, scenario-driven (api-behaviour.md §4.2–§4.7).
+"""The sandbox backend: stateless, scenario-driven (behaviour §4.2–§4.7).
 
 Nothing is stored: a created message gets a fresh id, and GET only knows the fixture messages. The
 ``Authorization`` header doubles as a scenario switch (``banned``, ``noDefaultOds``, ``noOdsChange``,
@@ -29,7 +29,7 @@ from conformance.reference.fixtures import replace_path_root, stored_message
 from conformance.reference.jsvalues import js_falsy, js_parse_int
 from conformance.reference.ksuid import new_ksuid, new_ksuids
 from conformance.reference.responses import Reply, error_reply, problem_reply
-from conformance.reference.routing import Operation
+from conformance.reference.routing import ScenarioPath
 from conformance.reference.routing_plans import PlanRefusal, look_up
 
 BANNED = "banned"
@@ -132,11 +132,11 @@ class SandboxBackend:
             return problem_reply(ctx, outcome)
         return Reply(status=200, body=outcome)
 
-    async def scenario_path(self, ctx: RequestContext, operation: Operation) -> Reply:
-        """The sandbox's simulated upstream trouble (§4.7)."""
-        if operation is Operation.TIMEOUT:
+    async def scenario_path(self, ctx: RequestContext, path: ScenarioPath) -> Reply:
+        """The sandbox's simulated upstream trouble (behaviour §4.7)."""
+        if path is ScenarioPath.TIMEOUT:
             return await self._sleep_then_answer(ctx)
-        if operation is Operation.INVALID_CERTIFICATE:
+        if path is ScenarioPath.INVALID_CERTIFICATE:
             # the backend's AWS-style 403 {"message":"Forbidden"} becomes 503 at the gateway
             return problem_reply(ctx, Problem(SERVICE_UNAVAILABLE))
         # /_timeout_504 (backend 504) and /_timeout_408 (backend 408, rethrown as 504)

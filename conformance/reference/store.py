@@ -3,7 +3,7 @@
 One lock guards everything; a reference is claimed and its messages stored in one step, so two
 concurrent requests with the same reference cannot both succeed. A claim remembers when it was made:
 a repeat within ``in_flight_s`` finds the first request "still being processed" (live answers 425
-then, api-behaviour §3.9 rule 9), a later repeat is a plain duplicate (422).
+then, behaviour §3.9 rule 9), a later repeat is a plain duplicate (422).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Per-application rate limiting, as the gateway's rate-limiting shared flow applies it in live
-(api-behaviour §3.10), and the traffic counters that show what a run really sent.
+(behaviour §3.10), and the traffic counters that show what a run really sent.
 
 Each application (one registered client, named by its app name) has two limits, both stated per minute
 as Apigee states them:

@@ -1,11 +1,11 @@
-"""Gateway body validation for POST /v1/messages and POST /v1/message-batches (api-behaviour.md §3.8).
+"""Gateway body validation for POST /v1/messages and POST /v1/message-batches (behaviour §3.8).
 
 Pure functions: raw bytes or a parsed body in, an ordered list of :class:`Problem` out (empty = valid).
 Errors accumulate in the gateway's order; a child is only checked when its parent object is valid. A
 batch stops looking at further messages once 100 errors are collected, and the list is cut to 100.
 More than 45,000 messages gives a single 413 CM_TOO_MANY_ITEMS and no per-message checks.
 
-Decisions where the gateway's behaviour is undefined (§7.10):
+Decisions where the gateway's behaviour is undefined (behaviour §7.10):
 
 * A top-level JSON ``null``, ``false``, ``0`` or ``""`` slips past the live gateway (the backend's answer
   is unknown). Here it is 400 CM_INVALID_VALUE with pointer ``/``, like a body that does not parse.
@@ -76,10 +76,10 @@ def _get(container: dict[str, Any], key: str) -> Any:
     return container.get(key, ABSENT)
 
 
-# Each check returns the catalogue row to report, or None when the value passes.
+# Each ``*_problem`` check returns the catalogue row to report, or None when the value passes.
 
 
-def object_fault(value: Any) -> ErrorKind | None:
+def object_problem(value: Any) -> ErrorKind | None:
     if value is ABSENT:
         return MISSING_VALUE
     if value is None:
@@ -87,7 +87,7 @@ def object_fault(value: Any) -> ErrorKind | None:
     return None if isinstance(value, dict) else INVALID_VALUE
 
 
-def constant_fault(value: Any, required: str) -> ErrorKind | None:
+def constant_problem(value: Any, required: str) -> ErrorKind | None:
     if value is ABSENT:
         return MISSING_VALUE
     if value is None:
@@ -95,7 +95,7 @@ def constant_fault(value: Any, required: str) -> ErrorKind | None:
     return None if isinstance(value, str) and value == required else INVALID_VALUE
 
 
-def uuid_fault(value: Any) -> ErrorKind | None:
+def uuid_problem(value: Any) -> ErrorKind | None:
     if value is ABSENT:
         return MISSING_VALUE
     if value is None:
@@ -103,7 +103,7 @@ def uuid_fault(value: Any) -> ErrorKind | None:
     return None if isinstance(value, str) and _UUID.fullmatch(value) else INVALID_VALUE
 
 
-def string_fault(value: Any) -> ErrorKind | None:
+def string_problem(value: Any) -> ErrorKind | None:
     if value is ABSENT:
         return MISSING_VALUE
     if value is None:
@@ -111,7 +111,7 @@ def string_fault(value: Any) -> ErrorKind | None:
     return None if isinstance(value, str) and not js_blank(value) else INVALID_VALUE
 
 
-def array_fault(value: Any, min_items: int = 1) -> ErrorKind | None:
+def array_problem(value: Any, min_items: int = 1) -> ErrorKind | None:
     if value is ABSENT:
         return MISSING_VALUE
     if value is None:
@@ -127,7 +127,7 @@ def valid_nhs_number(value: str) -> bool:
     return bool(_TEN_ASCII_DIGITS.fullmatch(value)) and check_digit(value[:9]) == int(value[9])
 
 
-def nhs_number_fault(value: Any) -> ErrorKind | None:
+def nhs_number_problem(value: Any) -> ErrorKind | None:
     """Optional; null is a NULL error, anything else that is not a valid number an NHS-number error."""
     if value is ABSENT:
         return None
@@ -136,17 +136,18 @@ def nhs_number_fault(value: Any) -> ErrorKind | None:
     return None if isinstance(value, str) and valid_nhs_number(value) else INVALID_NHS_NUMBER
 
 
-def ods_code_fault(value: Any) -> ErrorKind | None:
+def ods_code_problem(value: Any) -> ErrorKind | None:
     """Optional; when present it must be a string (null is INVALID here, not NULL)."""
     if value is ABSENT or isinstance(value, str):
         return None
     return INVALID_VALUE
 
 
-def _check(errors: list[Problem], fault: ErrorKind | None, pointer: str) -> bool:
-    if fault is None:
+def _check(errors: list[Problem], kind: ErrorKind | None, pointer: str) -> bool:
+    """Record the problem ``kind`` at ``pointer`` (None: the value passed); True when it passed."""
+    if kind is None:
         return True
-    errors.append(Problem(fault, pointer))
+    errors.append(Problem(kind, pointer))
     return False
 
 
@@ -162,27 +163,27 @@ def _recipient_originator_personalisation(
 ) -> None:
     """The per-message checks both endpoints share, after the message reference."""
     recipient = _get(message, "recipient")
-    if _check(errors, object_fault(recipient), prefix + "/recipient"):
-        _check(errors, nhs_number_fault(_get(recipient, "nhsNumber")), prefix + "/recipient/nhsNumber")
+    if _check(errors, object_problem(recipient), prefix + "/recipient"):
+        _check(errors, nhs_number_problem(_get(recipient, "nhsNumber")), prefix + "/recipient/nhsNumber")
     originator = _get(message, "originator")
-    if originator is not ABSENT and _check(errors, object_fault(originator), prefix + "/originator"):
-        _check(errors, ods_code_fault(_get(originator, "odsCode")), prefix + "/originator/odsCode")
+    if originator is not ABSENT and _check(errors, object_problem(originator), prefix + "/originator"):
+        _check(errors, ods_code_problem(_get(originator, "odsCode")), prefix + "/originator/odsCode")
     personalisation = _get(message, "personalisation")
     if personalisation is not ABSENT:
-        _check(errors, object_fault(personalisation), prefix + "/personalisation")
+        _check(errors, object_problem(personalisation), prefix + "/personalisation")
 
 
 def validate_message(body: Any) -> list[Problem]:
     """Problems in a parsed POST /v1/messages body, in the gateway's order."""
     errors, data = _top_level(body)
-    if errors or not _check(errors, object_fault(data), "/data"):
+    if errors or not _check(errors, object_problem(data), "/data"):
         return errors
-    _check(errors, constant_fault(_get(data, "type"), "Message"), "/data/type")
+    _check(errors, constant_problem(_get(data, "type"), "Message"), "/data/type")
     attributes = _get(data, "attributes")
-    if not _check(errors, object_fault(attributes), "/data/attributes"):
+    if not _check(errors, object_problem(attributes), "/data/attributes"):
         return errors
-    _check(errors, uuid_fault(_get(attributes, "routingPlanId")), "/data/attributes/routingPlanId")
-    _check(errors, string_fault(_get(attributes, "messageReference")), "/data/attributes/messageReference")
+    _check(errors, uuid_problem(_get(attributes, "routingPlanId")), "/data/attributes/routingPlanId")
+    _check(errors, string_problem(_get(attributes, "messageReference")), "/data/attributes/messageReference")
     _recipient_originator_personalisation(errors, attributes, "/data/attributes")
     return errors
 
@@ -190,20 +191,20 @@ def validate_message(body: Any) -> list[Problem]:
 def validate_batch(body: Any) -> list[Problem]:
     """Problems in a parsed POST /v1/message-batches body, in the gateway's order, at most 100."""
     errors, data = _top_level(body)
-    if errors or not _check(errors, object_fault(data), "/data"):
+    if errors or not _check(errors, object_problem(data), "/data"):
         return errors
-    _check(errors, constant_fault(_get(data, "type"), "MessageBatch"), "/data/type")
+    _check(errors, constant_problem(_get(data, "type"), "MessageBatch"), "/data/type")
     attributes = _get(data, "attributes")
-    if not _check(errors, object_fault(attributes), "/data/attributes"):
+    if not _check(errors, object_problem(attributes), "/data/attributes"):
         return errors
-    _check(errors, uuid_fault(_get(attributes, "routingPlanId")), "/data/attributes/routingPlanId")
+    _check(errors, uuid_problem(_get(attributes, "routingPlanId")), "/data/attributes/routingPlanId")
     _check(
         errors,
-        string_fault(_get(attributes, "messageBatchReference")),
+        string_problem(_get(attributes, "messageBatchReference")),
         "/data/attributes/messageBatchReference",
     )
     messages = _get(attributes, "messages")
-    if not _check(errors, array_fault(messages), "/data/attributes/messages"):
+    if not _check(errors, array_problem(messages), "/data/attributes/messages"):
         return errors
     if len(messages) > MAX_BATCH_MESSAGES:
         errors.append(Problem(TOO_MANY_ITEMS, "/data/attributes/messages"))
@@ -213,10 +214,10 @@ def validate_batch(body: Any) -> list[Problem]:
         if len(errors) >= MAX_ERRORS:
             break
         prefix = f"/data/attributes/messages/{index}"
-        if not _check(errors, object_fault(message), prefix):
+        if not _check(errors, object_problem(message), prefix):
             continue
         reference = _get(message, "messageReference")
-        if _check(errors, string_fault(reference), prefix + "/messageReference"):
+        if _check(errors, string_problem(reference), prefix + "/messageReference"):
             if reference in seen_references:
                 errors.append(Problem(DUPLICATE_VALUE, prefix + "/messageReference"))
             else:

@@ -10,12 +10,14 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 import pytest
 
+from conformance._resources import behaviour_doc
 from conformance.outcome import RunRecord
 from conformance.reporting import allure_html, metadata
 from conformance.reporting.manifest import write_manifest
@@ -61,6 +63,8 @@ def publish(
     _write_metadata(results, facts, readiness)
     readiness_file = reports / "readiness.md"
     readiness_file.write_text(readiness.markdown(), encoding="utf-8")
+    # the report's links to the behaviour each test proves point here (see conformance.citations)
+    shutil.copyfile(behaviour_doc(), reports / "behaviour.md")
     scrub_tree(reports, skip=("html",))
     html = _build_html(reports, readiness.headline(), err)
     manifest = write_manifest(reports, facts, readiness, html)

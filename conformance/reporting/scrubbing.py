@@ -18,7 +18,6 @@ from typing import Any
 
 from allure_commons import hookimpl
 from allure_commons.logger import AllureFileLogger
-from attr import asdict
 
 from conformance import redaction
 
@@ -64,6 +63,27 @@ def _redacted_bytes(data: bytes) -> bytes:
     return data if cleaned == text else cleaned.encode("utf-8")
 
 
+def allure_item_document(value: Any) -> Any:
+    """An allure-commons result, container or globals item as the JSON-ready value allure's own writer
+    stores: what ``attr.asdict(item, filter=lambda _, v: v or v is False)`` gives, without importing
+    attrs (it reaches us only through allure). allure's model classes are attrs classes, and
+    ``__attrs_attrs__`` (attrs' public protocol) lists their fields in declaration order; a field whose
+    value is empty (None, "", 0, an empty list) is left out, False is kept, collections become lists."""
+    fields = getattr(type(value), "__attrs_attrs__", None)
+    if fields is not None:
+        document: dict[str, Any] = {}
+        for item_field in fields:
+            item = getattr(value, item_field.name)
+            if item or item is False:
+                document[item_field.name] = allure_item_document(item)
+        return document
+    if isinstance(value, list | tuple | set | frozenset):
+        return [allure_item_document(item) for item in value]
+    if isinstance(value, dict):
+        return {key: allure_item_document(item) for key, item in value.items()}
+    return value
+
+
 def _write_atomically(path: Path, data: bytes) -> None:
     temporary = path.with_name(path.name + ".tmp")
     temporary.write_bytes(data)
@@ -74,7 +94,7 @@ class RedactingFileLogger(AllureFileLogger):  # type: ignore[misc]
     """allure-pytest's results writer, with every item and attachment redacted on the way to disk."""
 
     def _write_item(self, item: Any) -> None:
-        text = redacted_json(asdict(item, filter=lambda _, v: v or v is False))
+        text = redacted_json(allure_item_document(item))
         name = item.file_pattern.format(prefix=uuid.uuid4())
         _write_atomically(self._report_dir / name, text.encode("utf-8"))
 

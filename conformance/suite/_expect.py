@@ -1,6 +1,10 @@
 """Helpers the suite modules share, so every test judges errors, correlation ids and the four
 operations the same way.
 
+The operations (ids, methods, path templates, documented statuses) and the known discrepancies (ids and
+what each says) come from the contract (:mod:`conformance.spec`); this module adds only what the suite
+sends: a concrete, well-formed request for each operation.
+
 Errors are judged by the checks catalogue (the API team's own assertion contract: exact error object,
 ids ending .0, .1, ...), never by ad-hoc comparisons in a test module; failure messages name the
 exchange with every secret redacted.
@@ -23,6 +27,7 @@ from conformance.checks import assert_no_violations, catalogue
 from conformance.client import ApiClient
 from conformance.environments import Environment, Target
 from conformance.exchange import Exchange
+from conformance.spec import Operation, OperationId, load_spec, named_operations
 from conformance.suite import _bodies
 
 JSONAPI = "application/vnd.api+json"
@@ -76,15 +81,23 @@ DISCREPANCY_CHARSET = "D3"
 DISCREPANCY_HEAD_GET_MESSAGE = "D19"
 
 
-def note_known_discrepancy(discrepancy_id: str, summary: str) -> None:
-    """Tag the running test as evidence of a known documentation-vs-gateway difference.
+def note_known_discrepancy(discrepancy_id: str, reason: str | None = None) -> None:
+    """Tag the running test as evidence of the contract's known discrepancy ``discrepancy_id``.
 
     The test still asserts what the gateway does; the tag and description tell the report's reader
     that the documentation says otherwise, so a pass is never mistaken for the documented behaviour.
+    What the discrepancy is comes from the contract (an id it lacks is an error): ``reason`` is accepted
+    only so that older call sites keep working, and is not shown.
     """
+    discrepancy = load_spec().discrepancy(discrepancy_id)
     dynamic: Any = allure.dynamic  # allure ships no type hints
-    dynamic.tag(f"known discrepancy {discrepancy_id}")
-    dynamic.description(f"Known discrepancy {discrepancy_id}: {summary}")
+    dynamic.tag(f"known discrepancy {discrepancy.id}")
+    dynamic.description(
+        f"Known discrepancy {discrepancy.id}: {discrepancy.title}.\n\n"
+        f"The upstream specification: {discrepancy.upstream_spec}\n\n"
+        f"The gateway: {discrepancy.gateway}\n\n"
+        f"This test asserts what the gateway does ({discrepancy.reference})."
+    )
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -121,43 +134,62 @@ def recipient_nhs_number(environment: Environment) -> str:
 
 
 @dataclass(frozen=True)
-class Operation:
-    """One documented operation, with a concrete path and a well-formed request for it.
+class OperationRequest:
+    """A well-formed request for one operation of the contract, with a concrete path.
 
-    ``usual_status`` is what that well-formed request gets from a conforming API (the get-message
-    request names an id that does not exist, so it is 404).
+    ``usual_status`` is what that request gets from a conforming API (the get-message request names an
+    id that does not exist, so it is 404); it must be a status the contract documents.
     """
 
-    id: str
-    label: str
-    method: str
+    operation: Operation
     path: str
     usual_status: int
-    creates: bool = False
     params: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.operation.documents(self.usual_status):
+            raise ValueError(f"the contract documents no {self.usual_status} for {self.operation.id}")
+
+    @property
+    def id(self) -> str:
+        """The contract's operationId."""
+        return self.operation.id
+
+    @property
+    def label(self) -> str:
+        """``METHOD /path/{template}``, as the contract writes it."""
+        return self.operation.label
+
+    @property
+    def method(self) -> str:
+        return self.operation.method
 
     def body(self, target: Target, environment: Environment) -> dict[str, Any] | None:
         """A valid request body for a create, addressed so the production guard lets it through."""
         nhs_number = recipient_nhs_number(environment)
-        if self.id == "create-message":
+        if self.id == OperationId.CREATE_MESSAGE:
             return _bodies.message(target.routing_plan_id, nhs_number=nhs_number)
-        if self.id == "create-batch":
+        if self.id == OperationId.CREATE_MESSAGE_BATCH:
             return _bodies.batch(target.routing_plan_id, nhs_number=nhs_number)
         return None
 
 
-CREATE_MESSAGE = Operation("create-message", "POST /v1/messages", "POST", "/v1/messages", 201, creates=True)
-CREATE_BATCH = Operation(
-    "create-batch", "POST /v1/message-batches", "POST", "/v1/message-batches", 201, creates=True
+_CONTRACT = named_operations()
+
+CREATE_MESSAGE = OperationRequest(
+    _CONTRACT[OperationId.CREATE_MESSAGE], _CONTRACT[OperationId.CREATE_MESSAGE].path, 201
 )
-GET_MESSAGE = Operation(
-    "get-message", "GET /v1/messages/{messageId}", "GET", f"/v1/messages/{UNKNOWN_MESSAGE_ID}", 404
+CREATE_BATCH = OperationRequest(
+    _CONTRACT[OperationId.CREATE_MESSAGE_BATCH], _CONTRACT[OperationId.CREATE_MESSAGE_BATCH].path, 201
 )
-GET_NHSAPP_ACCOUNTS = Operation(
-    "get-nhsapp-accounts",
-    "GET /channels/nhsapp/accounts",
-    "GET",
-    "/channels/nhsapp/accounts",
+GET_MESSAGE = OperationRequest(
+    _CONTRACT[OperationId.GET_MESSAGE],
+    _CONTRACT[OperationId.GET_MESSAGE].path_with(messageId=UNKNOWN_MESSAGE_ID),
+    404,
+)
+GET_NHSAPP_ACCOUNTS = OperationRequest(
+    _CONTRACT[OperationId.GET_NHSAPP_ACCOUNT_DETAILS],
+    _CONTRACT[OperationId.GET_NHSAPP_ACCOUNT_DETAILS].path,
     200,
     params={"ods-organisation-code": KNOWN_ODS_CODE},
 )
@@ -169,14 +201,14 @@ READ_OPERATIONS = (GET_MESSAGE, GET_NHSAPP_ACCOUNTS)
 ALL_OPERATIONS = CREATE_OPERATIONS + READ_OPERATIONS
 
 
-def operation_id(operation: Operation) -> str:
-    """Readable pytest id for an operation parameter."""
+def operation_id(operation: OperationRequest) -> str:
+    """Readable pytest id for an operation parameter: the contract's operationId."""
     return operation.id
 
 
 def send(
     api: ApiClient,
-    operation: Operation,
+    operation: OperationRequest,
     environment: Environment,
     *,
     method: str | None = None,

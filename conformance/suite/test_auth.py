@@ -1,9 +1,9 @@
 """Access to the API: which requests are refused for their credentials, and how.
 
-Proves api-behaviour.md §3.4 (401 CM_DENIED for a missing, malformed, invalid or expired bearer token;
+Proves behaviour §3.4 (401 CM_DENIED for a missing, malformed, invalid or expired bearer token;
 403 CM_FORBIDDEN for a client that is not onboarded; 403 CM_SERVICE_BAN), §3.1 (auth is decided before
 negotiation, media type and routing in live), §4.1/§4.2 (the sandbox's magic Authorization values and
-Prefer codes) and the rows of upstream-tests.md §3.1. The token endpoint has its own module.
+Prefer codes) and the rows of upstream §3.1. The token endpoint has its own module.
 """
 
 from __future__ import annotations
@@ -20,9 +20,8 @@ from conformance.suite._expect import (
     ALL_OPERATIONS,
     CREATE_OPERATIONS,
     GET_MESSAGE,
-    READ_OPERATIONS,
     UNKNOWN_PATH,
-    Operation,
+    OperationRequest,
     describe,
     expect_correlation_id,
     expect_error,
@@ -53,9 +52,15 @@ MALFORMED_AUTHORIZATIONS = {
 #: How long to wait for the ``short_lived`` client's token (2 s lifetime) to expire.
 SHORT_LIVED_EXPIRY_WAIT_S = 2.5
 
-read_operations = pytest.mark.parametrize("operation", READ_OPERATIONS, ids=operation_id)
-create_operations = pytest.mark.parametrize("operation", CREATE_OPERATIONS, ids=operation_id)
 all_operations = pytest.mark.parametrize("operation", ALL_OPERATIONS, ids=operation_id)
+#: The same operations, the creates marked ``writes`` (a refused create is still sent as a create).
+every_operation = pytest.mark.parametrize(
+    "operation",
+    [
+        pytest.param(op, id=op.id, marks=pytest.mark.writes if op in CREATE_OPERATIONS else ())
+        for op in ALL_OPERATIONS
+    ],
+)
 bad_credentials = pytest.mark.parametrize(
     "authorization", list(BAD_CREDENTIALS.values()), ids=list(BAD_CREDENTIALS)
 )
@@ -63,7 +68,7 @@ bad_credentials = pytest.mark.parametrize(
 
 def send_with_authorization(
     api: ApiClient,
-    operation: Operation,
+    operation: OperationRequest,
     env: Environment,
     authorization: str | None,
     *,
@@ -89,32 +94,16 @@ def expect_denied(response: httpx.Response) -> None:
 @behaviour(
     area=AREA,
     feature=EVERY_OPERATION,
-    story="A read request with a missing, non-bearer or never-issued access token is refused with 401",
+    story="A request with a missing, non-bearer or never-issued access token is refused with 401 on every "
+    "operation, and a create creates nothing",
     severity="blocker",
-    ref="api-behaviour §3.4; upstream-tests §3.1 test_401_invalid",
+    ref="behaviour §3.4; upstream §3.1 test_401_invalid",
 )
 @pytest.mark.needs_auth
 @bad_credentials
-@read_operations
-def test_bad_credentials_on_reads(
-    api: ApiClient, notify_environment: Environment, operation: Operation, authorization: str | None
-) -> None:
-    expect_denied(send_with_authorization(api, operation, notify_environment, authorization))
-
-
-@behaviour(
-    area=AREA,
-    feature=EVERY_OPERATION,
-    story="A create request with a missing, non-bearer or never-issued token gets 401 and creates nothing",
-    severity="blocker",
-    ref="api-behaviour §3.4; upstream-tests §3.1 test_401_invalid",
-)
-@pytest.mark.needs_auth
-@pytest.mark.writes
-@bad_credentials
-@create_operations
-def test_bad_credentials_on_creates(
-    api: ApiClient, notify_environment: Environment, operation: Operation, authorization: str | None
+@every_operation
+def test_bad_credentials(
+    api: ApiClient, notify_environment: Environment, operation: OperationRequest, authorization: str | None
 ) -> None:
     expect_denied(send_with_authorization(api, operation, notify_environment, authorization))
 
@@ -124,7 +113,7 @@ def test_bad_credentials_on_creates(
     feature=GET_MESSAGE.label,
     story="An Authorization header that is not a bearer token is refused with 401",
     severity="critical",
-    ref="api-behaviour §1.1, §3.4; upstream-tests §3.1 test_401_invalid",
+    ref="behaviour §1.1, §3.4; upstream §3.1 test_401_invalid",
 )
 @pytest.mark.needs_auth
 @pytest.mark.parametrize(
@@ -138,7 +127,7 @@ def test_malformed_authorization(api: ApiClient, notify_environment: Environment
     area=AREA,
     feature=GET_MESSAGE.label,
     story="HEAD without an access token is refused with 401 (no body)",
-    ref="api-behaviour §3.4; upstream-tests §3.1",
+    ref="behaviour §3.4; upstream §3.1",
 )
 @pytest.mark.needs_auth
 def test_missing_token_on_head(api: ApiClient, notify_environment: Environment) -> None:
@@ -152,7 +141,7 @@ def test_missing_token_on_head(api: ApiClient, notify_environment: Environment) 
     feature=EVERY_OPERATION,
     story="An access token that has expired is refused with 401 on every operation",
     severity="blocker",
-    ref="api-behaviour §3.4",
+    ref="behaviour §3.4",
 )
 @pytest.mark.needs_auth
 @pytest.mark.extra_client("short_lived")
@@ -174,7 +163,7 @@ def test_expired_token(api: ApiClient, extra_api: ApiFactory, notify_environment
     area=AREA,
     feature=GET_MESSAGE.label,
     story="A request without a token is refused with 401 before its Accept header or path is looked at",
-    ref="api-behaviour §3.1",
+    ref="behaviour §3.1",
 )
 @pytest.mark.needs_auth
 @pytest.mark.parametrize("case", ["over-406", "over-404"])
@@ -189,7 +178,7 @@ def test_auth_precedes_negotiation_and_routing(api: ApiClient, case: str) -> Non
     area=AREA,
     feature="POST /v1/messages",
     story="A request without a token is refused with 401 before its Content-Type or method is looked at",
-    ref="api-behaviour §3.1",
+    ref="behaviour §3.1",
 )
 @pytest.mark.needs_auth
 @pytest.mark.undeclared_method
@@ -217,13 +206,13 @@ def test_auth_precedes_media_type_and_method(api: ApiClient, case: str) -> None:
     feature=EVERY_OPERATION,
     story="A valid token for a client that is not onboarded is refused with 403 Forbidden on every operation",
     severity="critical",
-    ref="api-behaviour §3.4",
+    ref="behaviour §3.4",
 )
 @pytest.mark.needs_auth
 @pytest.mark.extra_client("not_onboarded")
 @all_operations
 def test_not_onboarded_client(
-    extra_api: ApiFactory, notify_environment: Environment, operation: Operation
+    extra_api: ApiFactory, notify_environment: Environment, operation: OperationRequest
 ) -> None:
     corr = new_correlation_id()
     response = send(
@@ -250,7 +239,7 @@ SANDBOX_AUTH_TRIGGERS = [
     area=AREA,
     feature=EVERY_OPERATION,
     story="The sandbox's auth triggers (mock tokens, Prefer codes) give their 401 or 403 on every operation",
-    ref="api-behaviour §4.1; upstream-tests §3.1, §4",
+    ref="behaviour §4.1; upstream §3.1, §4",
 )
 @pytest.mark.scenario
 @pytest.mark.parametrize(("trigger", "status", "error"), SANDBOX_AUTH_TRIGGERS)
@@ -258,7 +247,7 @@ SANDBOX_AUTH_TRIGGERS = [
 def test_sandbox_auth_trigger(
     api: ApiClient,
     notify_environment: Environment,
-    operation: Operation,
+    operation: OperationRequest,
     trigger: dict[str, str],
     status: int,
     error: str,
@@ -274,7 +263,7 @@ def test_sandbox_auth_trigger(
     feature="unknown path",
     story="The sandbox's auth triggers fire before routing, so an unknown path gets 401/403 too",
     severity="minor",
-    ref="api-behaviour §3.1, §4.1",
+    ref="behaviour §3.1, §4.1",
 )
 @pytest.mark.scenario
 @pytest.mark.parametrize(("trigger", "status", "error"), SANDBOX_AUTH_TRIGGERS)
@@ -288,11 +277,13 @@ def test_sandbox_auth_trigger_precedes_routing(
     area=AREA,
     feature=EVERY_OPERATION,
     story="In the sandbox, 'Authorization: banned' gives 403 Service ban in effect on every operation",
-    ref="api-behaviour §4.2; upstream-tests §3.1 test_403_service_ban",
+    ref="behaviour §4.2; upstream §3.1 test_403_service_ban",
 )
 @pytest.mark.scenario
 @all_operations
-def test_sandbox_service_ban(api: ApiClient, notify_environment: Environment, operation: Operation) -> None:
+def test_sandbox_service_ban(
+    api: ApiClient, notify_environment: Environment, operation: OperationRequest
+) -> None:
     corr = new_correlation_id()
     headers = {"Authorization": "banned", "X-Correlation-Id": corr}
     response = send(api, operation, notify_environment, headers=headers)

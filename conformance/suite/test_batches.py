@@ -1,9 +1,11 @@
-"""POST /v1/message-batches: a batch is created with one id for every message sent, and every malformed
-batch is refused with the exact errors at the exact fields, within the documented limits.
+"""POST /v1/message-batches: a batch is created with one id for every message sent, the rules only a
+batch has (every message, repeats, the 100-error cap, the size limits) refuse it with the exact errors
+at the exact fields, and the sandbox's scenarios for a batch give their documented answers.
 
-Proves api-behaviour.md §1.3 (the 201 answer, limits, duplicates), §3.8 (body validation, the 100-error
-cap, CM_TOO_MANY_ITEMS) and §3.9 rule 6, and upstream-tests.md §3.8, §3.9, §3.11 and the batch rows of
-§3.10. Unlike the upstream check, every messageReference of the request must come back exactly once.
+Proves behaviour §1.3 (the 201 answer, limits, duplicates), §3.8 (the 100-error cap, CM_TOO_MANY_ITEMS),
+§4.1-§4.4 (the sandbox's scenarios) and upstream §3.8, §3.9, §3.11 and the batch rows of §3.10. Unlike
+the upstream check, every messageReference of the request must come back exactly once. The body
+validation a batch shares with a message is in ``test_create_validation.py``.
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ import json
 import time
 import uuid
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
 import pytest
 
-from conformance.checks.catalogue import expected_error
-from conformance.client import ApiClient
+from conformance.checks.catalogue import CONTACT_DETAIL_PROBLEMS, expected_error
+from conformance.client import JSONAPI, ApiClient
 from conformance.environments import Environment
 from conformance.suite import _bodies, _expect
 from conformance.suite._labels import behaviour
@@ -32,25 +35,15 @@ ATTRIBUTES = "/data/attributes"
 MESSAGES = f"{ATTRIBUTES}/messages"
 FIRST = f"{MESSAGES}/0"
 
-#: The most errors one answer carries (api-behaviour §2, §3.8).
+#: The most errors one answer carries (behaviour §2, §3.8).
 MAX_ERRORS = 100
-#: The most messages one batch may hold (api-behaviour §1.3).
+#: The most messages one batch may hold (behaviour §1.3).
 MAX_MESSAGES = 45_000
 #: The large batch upstream proves is accepted.
 LARGE_BATCH = 40_000
 #: The documented payload limit: a large batch must stay under it to prove the message count alone.
 PAYLOAD_LIMIT_BYTES = 5_200_000
-UNKNOWN_ROUTING_PLAN = "0badf00d-0000-4000-8000-000000000000"
 REPLAY_PAUSE_S = 5.0
-JSON = "application/json"
-JSONAPI = "application/vnd.api+json"
-
-
-def pointer_id(pointer: str) -> str:
-    """A readable test id for a JSON pointer: ``/data/attributes/messages/0`` -> ``messages.0``."""
-    return (
-        pointer.removeprefix(ATTRIBUTES + "/").removeprefix("/data/").strip("/").replace("/", ".") or "data"
-    )
 
 
 def send(api: ApiClient, body: Any, **kwargs: Any) -> httpx.Response:
@@ -106,11 +99,11 @@ def assert_batch_created(response: httpx.Response, body: dict[str, Any]) -> None
     "and every message sent back exactly once with its own id",
     severity="blocker",
     section=SECTION,
-    ref="api-behaviour §1.3; upstream-tests §3.8",
+    ref="behaviour §1.3; upstream §3.8",
 )
 @pytest.mark.writes
 @pytest.mark.smoke
-@pytest.mark.parametrize("media_type", [JSONAPI, JSON], ids=["jsonapi", "plain-json"])
+@pytest.mark.parametrize("media_type", [JSONAPI, _expect.PLAIN_JSON], ids=["jsonapi", "plain-json"])
 def test_valid_batch_is_created(api: ApiClient, notify_environment: Environment, media_type: str) -> None:
     if media_type != JSONAPI:  # production gets as few messages as proves the point
         _expect.skip_in_production(notify_environment)
@@ -123,7 +116,7 @@ def test_valid_batch_is_created(api: ApiClient, notify_environment: Environment,
     feature=FEATURE,
     story="A batch whose first message has no NHS number is accepted (the NHS number is optional)",
     section=SECTION,
-    ref="api-behaviour §1.6; upstream-tests §3.8 (undefined nhs number)",
+    ref="behaviour §1.6; upstream §3.8 (undefined nhs number)",
 )
 @pytest.mark.writes
 def test_message_without_nhs_number_is_accepted(api: ApiClient, notify_environment: Environment) -> None:
@@ -158,7 +151,7 @@ def large_batch(routing_plan_id: str, count: int) -> dict[str, Any]:
     story="A batch of 40,000 messages is accepted and every one of them comes back with an id",
     severity="critical",
     section=SECTION,
-    ref="api-behaviour §1.3 (limits); upstream-tests §3.11 (large valid payload)",
+    ref="behaviour §1.3 (limits); upstream §3.11 (large valid payload)",
 )
 @pytest.mark.writes
 def test_forty_thousand_messages_are_accepted(api: ApiClient, notify_environment: Environment) -> None:
@@ -169,46 +162,7 @@ def test_forty_thousand_messages_are_accepted(api: ApiClient, notify_environment
     assert_batch_created(send(api, body), body)
 
 
-# ---- body validation ----------------------------------------------------------------------------------
-
-REQUIRED = (
-    "/data",
-    "/data/type",
-    ATTRIBUTES,
-    f"{ATTRIBUTES}/routingPlanId",
-    f"{ATTRIBUTES}/messageBatchReference",
-    MESSAGES,
-    f"{FIRST}/messageReference",
-    f"{FIRST}/recipient",
-)
-
-
-@behaviour(
-    area=AREA,
-    feature=FEATURE,
-    story="A body that is not JSON is refused with CM_INVALID_VALUE at '/'",
-    section=SECTION,
-    ref="api-behaviour §3.8; upstream-tests §3.9 (invalid body)",
-)
-def test_unparseable_body_is_refused(api: ApiClient, notify_environment: Environment) -> None:
-    _expect.skip_in_production(notify_environment)
-    response = api.post(PATH, content="{}SF{}NOTVALID", content_type=JSONAPI)
-    _expect.expect_error(response, 400, "invalid_body")
-
-
-@behaviour(
-    area=AREA,
-    feature=FEATURE,
-    story="Each missing required member is reported as CM_MISSING_VALUE at its own pointer",
-    severity="critical",
-    section=SECTION,
-    ref="api-behaviour §3.8; upstream-tests §3.9 (property missing)",
-)
-@pytest.mark.parametrize("pointer", REQUIRED, ids=pointer_id)
-def test_missing_member_is_reported(api: ApiClient, notify_environment: Environment, pointer: str) -> None:
-    _expect.skip_in_production(notify_environment)
-    body = _bodies.without(valid_body(api, notify_environment), pointer)
-    _expect.expect_error(send(api, body), 400, "missing_value", pointer=pointer)
+# ---- batch-only rules: every message, repeats, limits -------------------------------------------------
 
 
 @behaviour(
@@ -216,7 +170,7 @@ def test_missing_member_is_reported(api: ApiClient, notify_environment: Environm
     feature=FEATURE,
     story="A member missing from every message is reported once per message, at each message's index",
     section=SECTION,
-    ref="api-behaviour §3.8 (per-message checks); upstream-tests §3.9 (multi-error cases)",
+    ref="behaviour §3.8 (per-message checks); upstream §3.9 (multi-error cases)",
 )
 @pytest.mark.parametrize("member", ["messageReference", "recipient"])
 def test_member_missing_from_every_message(
@@ -230,128 +184,13 @@ def test_member_missing_from_every_message(
     _expect.expect_error_list(send(api, body), 400, expected)
 
 
-NULLABLE = (
-    *REQUIRED,
-    FIRST,
-    f"{FIRST}/recipient/nhsNumber",
-    f"{FIRST}/originator",
-    f"{FIRST}/personalisation",
-)
-
-
-@behaviour(
-    area=AREA,
-    feature=FEATURE,
-    story="A member or message sent as null is reported as CM_NULL_VALUE at its pointer",
-    section=SECTION,
-    ref="api-behaviour §3.8; upstream-tests §3.9 (null, null message element, null personalisation)",
-)
-@pytest.mark.parametrize("pointer", NULLABLE, ids=pointer_id)
-def test_null_member_is_reported(api: ApiClient, notify_environment: Environment, pointer: str) -> None:
-    _expect.skip_in_production(notify_environment)
-    body = _bodies.replaced(valid_body(api, notify_environment), pointer, None)
-    _expect.expect_error(send(api, body), 400, "null_value", pointer=pointer)
-
-
-INVALID_VALUES: list[tuple[str, Any, str]] = [
-    ("/data", "invalid string", "data-string"),
-    ("/data/type", "Message", "type-message"),
-    ("/data/type", "invalid string", "type-unknown"),
-    (ATTRIBUTES, [], "attributes-array"),
-    (f"{ATTRIBUTES}/routingPlanId", "invalid", "routingPlanId-not-uuid"),
-    (f"{ATTRIBUTES}/messageBatchReference", ["invalid"], "messageBatchReference-array"),
-    (f"{ATTRIBUTES}/messageBatchReference", "  ", "messageBatchReference-blank"),
-    (MESSAGES, "invalid string", "messages-string"),
-    (MESSAGES, {}, "messages-object"),
-    (FIRST, "", "message-empty-string"),
-    (FIRST, [], "message-array"),
-    (FIRST, 5, "message-number"),
-    (FIRST, 0.1, "message-fraction"),
-    (f"{FIRST}/messageReference", ["invalid"], "messageReference-array"),
-    (f"{FIRST}/recipient", "invalid string", "recipient-string"),
-    (f"{FIRST}/originator", "X26", "originator-string"),
-    (f"{FIRST}/originator/odsCode", 5, "odsCode-number"),
-    (f"{FIRST}/personalisation", 5, "personalisation-number"),
-    (f"{FIRST}/personalisation", "", "personalisation-empty-string"),
-    (f"{FIRST}/personalisation", "some-string", "personalisation-string"),
-    (f"{FIRST}/personalisation", [], "personalisation-array"),
-]
-
-
-@behaviour(
-    area=AREA,
-    feature=FEATURE,
-    story="A member or message of the wrong type or form is reported as CM_INVALID_VALUE at its pointer",
-    severity="critical",
-    section=SECTION,
-    ref="api-behaviour §3.8; upstream-tests §3.9 (invalid, invalid message element, personalisation)",
-)
-@pytest.mark.parametrize(
-    ("pointer", "value"),
-    [(pointer, value) for pointer, value, _ in INVALID_VALUES],
-    ids=[name for _, _, name in INVALID_VALUES],
-)
-def test_invalid_member_is_reported(
-    api: ApiClient, notify_environment: Environment, pointer: str, value: Any
-) -> None:
-    _expect.skip_in_production(notify_environment)
-    body = _bodies.replaced(valid_body(api, notify_environment), pointer, value)
-    _expect.expect_error(send(api, body), 400, "invalid_value", pointer=pointer)
-
-
-@behaviour(
-    area=AREA,
-    feature=FEATURE,
-    story="An invalid NHS number in a batch is refused at that message's nhsNumber",
-    severity="critical",
-    section=SECTION,
-    ref="api-behaviour §1.6, §3.8; upstream-tests §3.9 (invalid NHS number)",
-)
-@pytest.mark.parametrize("nhs_number", _bodies.INVALID_NHS_NUMBERS, ids=json.dumps)
-def test_invalid_nhs_number_is_refused(
-    api: ApiClient, notify_environment: Environment, nhs_number: Any
-) -> None:
-    _expect.skip_in_production(notify_environment)
-    pointer = f"{FIRST}/recipient/nhsNumber"
-    body = _bodies.replaced(valid_body(api, notify_environment), pointer, nhs_number)
-    _expect.expect_error(send(api, body), 400, "invalid_nhs_number", pointer=pointer)
-
-
-@behaviour(
-    area=AREA,
-    feature=FEATURE,
-    story="Problems in different messages are all reported, in order, each at its own message index",
-    section=SECTION,
-    ref="api-behaviour §3.8 (errors accumulate; batch order)",
-)
-def test_problems_across_messages_are_reported_in_order(
-    api: ApiClient, notify_environment: Environment
-) -> None:
-    _expect.skip_in_production(notify_environment)
-    body = valid_body(api, notify_environment)
-    body = _bodies.replaced(body, f"{ATTRIBUTES}/routingPlanId", "invalid")
-    body = _bodies.without(body, f"{MESSAGES}/1/recipient")
-    body = _bodies.replaced(body, f"{MESSAGES}/2/recipient/nhsNumber", "9990548608")
-    body = _bodies.replaced(body, f"{MESSAGES}/2/personalisation", "text")
-    _expect.expect_error_list(
-        send(api, body),
-        400,
-        [
-            expected_error("invalid_value", pointer=f"{ATTRIBUTES}/routingPlanId"),
-            expected_error("missing_value", pointer=f"{MESSAGES}/1/recipient"),
-            expected_error("invalid_nhs_number", pointer=f"{MESSAGES}/2/recipient/nhsNumber"),
-            expected_error("invalid_value", pointer=f"{MESSAGES}/2/personalisation"),
-        ],
-    )
-
-
 @behaviour(
     area=AREA,
     feature=FEATURE,
     story="A messageReference repeated within a batch is refused at the repeat (the first use is fine)",
     severity="critical",
     section=SECTION,
-    ref="api-behaviour §3.8 (duplicate messageReference); upstream-tests §3.9",
+    ref="behaviour §3.8 (duplicate messageReference); upstream §3.9",
 )
 @pytest.mark.parametrize("repeat_at", [1, 3], ids=["next-message", "appended-copy"])
 def test_repeated_message_reference_is_refused(
@@ -374,7 +213,7 @@ def test_repeated_message_reference_is_refused(
     feature=FEATURE,
     story="A batch with no messages is refused with CM_TOO_FEW_ITEMS",
     section=SECTION,
-    ref="api-behaviour §3.8; upstream-tests §3.9 (too few items)",
+    ref="behaviour §3.8; upstream §3.9 (too few items)",
 )
 def test_empty_batch_is_refused(api: ApiClient, notify_environment: Environment) -> None:
     _expect.skip_in_production(notify_environment)
@@ -387,7 +226,7 @@ def test_empty_batch_is_refused(api: ApiClient, notify_environment: Environment)
     feature=FEATURE,
     story="However many messages are invalid, at most 100 errors come back (the first 100, in order)",
     section=SECTION,
-    ref="api-behaviour §2, §3.8 (100-error cap); upstream-tests §3.9 (max errors), §3.11",
+    ref="behaviour §2, §3.8 (100-error cap); upstream §3.9 (max errors), §3.11",
 )
 @pytest.mark.parametrize("invalid", [99, 100, 101, 150])
 def test_error_list_is_capped_at_one_hundred(
@@ -409,7 +248,7 @@ def test_error_list_is_capped_at_one_hundred(
     feature=FEATURE,
     story="150 messages sharing one reference give exactly 100 duplicate errors, for messages 1 to 100",
     section=SECTION,
-    ref="api-behaviour §3.8 (duplicates, 100-error cap); upstream-tests §3.11 (large not-unique payload)",
+    ref="behaviour §3.8 (duplicates, 100-error cap); upstream §3.11 (large not-unique payload)",
 )
 def test_shared_reference_errors_are_capped(api: ApiClient, notify_environment: Environment) -> None:
     _expect.skip_in_production(notify_environment)
@@ -431,7 +270,7 @@ def test_shared_reference_errors_are_capped(api: ApiClient, notify_environment: 
     "is checked",
     severity="critical",
     section=SECTION,
-    ref="api-behaviour §1.3, §3.8, §3.11; upstream-tests §3.11 (too many messages)",
+    ref="behaviour §1.3, §3.8, §3.11; upstream §3.11 (too many messages)",
 )
 def test_more_than_the_maximum_is_refused(api: ApiClient, notify_environment: Environment) -> None:
     _expect.skip_in_production(notify_environment)
@@ -449,7 +288,7 @@ def test_more_than_the_maximum_is_refused(api: ApiClient, notify_environment: En
     "CM_TOO_LARGE",
     severity="normal",
     section=SECTION,
-    ref="api-behaviour §3.8, §3.11; upstream-tests §3.11 (payload too large)",
+    ref="behaviour §3.8, §3.11; upstream §3.11 (payload too large)",
 )
 @pytest.mark.needs_auth
 def test_body_over_the_size_limit_is_refused(api: ApiClient, notify_environment: Environment) -> None:
@@ -462,29 +301,7 @@ def test_body_over_the_size_limit_is_refused(api: ApiClient, notify_environment:
     _expect.expect_error(send(api, body), 413, "too_large")
 
 
-# ---- routing plans and duplicates ---------------------------------------------------------------------
-
-
-@behaviour(
-    area=AREA,
-    feature=FEATURE,
-    story="A well-formed routing plan id that names no plan of this client is refused with "
-    "CM_NO_SUCH_ROUTING_PLAN",
-    severity="critical",
-    section=SECTION,
-    ref="api-behaviour §3.9 rule 6; upstream-tests §3.10",
-)
-@pytest.mark.writes
-def test_unknown_routing_plan_is_refused(api: ApiClient, notify_environment: Environment) -> None:
-    _expect.note_known_discrepancy(
-        "D2",
-        "the contract's pointer enum names /data/attributes/routingPlan; the gateway reports "
-        "/data/attributes/routingPlanId, which this test asserts.",
-    )
-    body = _bodies.replaced(
-        valid_body(api, notify_environment), f"{ATTRIBUTES}/routingPlanId", UNKNOWN_ROUTING_PLAN
-    )
-    _expect.expect_error(send(api, body), 404, "no_such_routing_plan")
+# ---- duplicates ---------------------------------------------------------------------------------------
 
 
 @behaviour(
@@ -494,7 +311,7 @@ def test_unknown_routing_plan_is_refused(api: ApiClient, notify_environment: Env
     "CM_DUPLICATE_REQUEST",
     severity="critical",
     section=SECTION,
-    ref="api-behaviour §1.3 (duplicate batch); upstream-tests §3.8 (422 duplicate batch)",
+    ref="behaviour §1.3 (duplicate batch); upstream §3.8 (422 duplicate batch)",
 )
 @pytest.mark.stateful
 @pytest.mark.writes
@@ -507,3 +324,152 @@ def test_duplicate_batch_reference_is_refused(api: ApiClient, notify_environment
         time.sleep(REPLAY_PAUSE_S)
         replay = send(api, body)
     _expect.expect_error(replay, 422, "duplicate_batch_request")
+
+
+# ---- sandbox scenarios --------------------------------------------------------------------------------
+# Prefer triggers, the routing-plan outcome table, contact details and account switches; they run only
+# where the target offers scenario triggers (the sandbox, and the local reference in sandbox mode).
+
+#: The version every sandbox batch reports, whatever the plan (behaviour §7.13).
+SANDBOX_BATCH_PLAN_VERSION = "1"
+
+
+@behaviour(
+    area=AREA,
+    feature=FEATURE,
+    story=f"Each sandbox Prefer trigger gives its canned error on {FEATURE}",
+    section=_bodies.SANDBOX_SECTION,
+    ref="behaviour §4.1; upstream §3.5, §4",
+)
+@pytest.mark.scenario
+@pytest.mark.parametrize("code", list(_bodies.PREFER_TRIGGERS), ids=lambda code: f"code={code}")
+def test_prefer_trigger_on_create_batch(api: ApiClient, notify_environment: Environment, code: str) -> None:
+    status, error, retry_after = _bodies.PREFER_TRIGGERS[code]
+    # retry=False: the 425, 429 and 503 answers are what this test judges, not something to wait out
+    headers = {"Prefer": f"code={code}"}
+    response = _expect.send(api, _expect.CREATE_BATCH, notify_environment, headers=headers, retry=False)
+    _expect.expect_error(response, status, error)
+    got = response.headers.get("Retry-After")
+    assert retry_after in (None, got), f"Retry-After should be {retry_after}, got {got!r}"
+
+
+@behaviour(
+    area=AREA,
+    feature=FEATURE,
+    story="Each routing plan the sandbox offers accepts a batch (sandbox batches report plan version '1')",
+    section=_bodies.SANDBOX_SECTION,
+    ref="behaviour §4.3, §7.13; upstream §3.8 (valid routing plan ids)",
+)
+@pytest.mark.scenario
+@pytest.mark.parametrize("plan_id", list(_bodies.ACCEPTED_PLANS))
+def test_sandbox_plan_accepts_batch(api: ApiClient, plan_id: str) -> None:
+    _expect.note_known_discrepancy("D31")
+    data = _expect.success_data(send(api, _bodies.batch(plan_id)), 201)
+    plan = data["attributes"]["routingPlan"]
+    expected = _bodies.sandbox_routing_plan(plan_id, SANDBOX_BATCH_PLAN_VERSION)
+    assert plan == expected, f"routingPlan should be {expected!r}, got {plan!r}"
+
+
+@behaviour(
+    area=AREA,
+    feature=FEATURE,
+    story="The sandbox's failing routing plans give their documented errors for a batch",
+    severity="critical",
+    section=_bodies.SANDBOX_SECTION,
+    ref="behaviour §3.9 rules 6, 8-10, §4.3; upstream §3.5 (425), §3.10",
+)
+@pytest.mark.scenario
+@pytest.mark.parametrize(("plan_id", "status", "error", "retry_after"), _bodies.FAILING_PLANS)
+def test_sandbox_plan_failure_for_batch(
+    api: ApiClient, plan_id: str, status: int, error: Mapping[str, Any], retry_after: str | None
+) -> None:
+    response = send(api, _bodies.batch(plan_id), retry=False)
+    _expect.expect_errors(response, status, [error])
+    got = response.headers.get("Retry-After")
+    assert retry_after in (None, got), f"Retry-After should be {retry_after}, got {got!r}"
+
+
+@behaviour(
+    area=AREA,
+    feature=FEATURE,
+    story="The sandbox accepts override contact details on a batch message in each documented "
+    "phone-number style",
+    section=SECTION,
+    ref="behaviour §1.6, §4.4; upstream §3.8 (valid contact details)",
+)
+@pytest.mark.scenario
+@pytest.mark.parametrize("sms", _bodies.VALID_SMS_NUMBERS)
+def test_batch_contact_details_are_accepted(api: ApiClient, sms: str) -> None:
+    details = _bodies.contact_details(sms)
+    body = _bodies.replaced(_bodies.batch(_bodies.SANDBOX_PLAN), f"{FIRST}/recipient/contactDetails", details)
+    _expect.success_data(send(api, body), 201)
+
+
+@behaviour(
+    area=AREA,
+    feature=FEATURE,
+    story="Contact details of the wrong type in a batch are reported at that message's index",
+    severity="critical",
+    section=_bodies.SANDBOX_SECTION,
+    ref="behaviour §4.4; upstream §3.9 (contact details)",
+)
+@pytest.mark.scenario
+@pytest.mark.parametrize(("details", "field", "problem"), _bodies.BAD_CONTACT_DETAILS)
+def test_bad_contact_details_in_batch(api: ApiClient, details: Any, field: str, problem: str) -> None:
+    at = f"{MESSAGES}/1/recipient/contactDetails"
+    body = _bodies.replaced(_bodies.batch(_bodies.SANDBOX_PLAN), at, details)
+    expected = expected_error(
+        "invalid_value", pointer=f"{at}/{field}", detail=CONTACT_DETAIL_PROBLEMS[problem]
+    )
+    _expect.expect_errors(send(api, body), 400, [expected])
+
+
+# ---- sandbox account switches (Authorization values the sandbox backend reads) -------------------------
+
+
+@behaviour(
+    area=AREA,
+    feature=FEATURE,
+    story="A client not allowed to override contact details is refused at the message that sends them",
+    severity="critical",
+    section=_bodies.SANDBOX_SECTION,
+    ref="behaviour §4.2 (notAllowedContactDetailOverride); upstream §3.9",
+)
+@pytest.mark.scenario
+def test_contact_detail_override_not_allowed_for_batch(api: ApiClient) -> None:
+    pointer = f"{MESSAGES}/2/recipient/contactDetails"
+    body = _bodies.replaced(_bodies.batch(_bodies.SANDBOX_PLAN), pointer, _bodies.contact_details())
+    response = send(api, body, headers={"Authorization": "notAllowedContactDetailOverride"})
+    _expect.expect_error(response, 400, "cannot_set_contact_details", pointer=pointer)
+
+
+#: The ODS switches on a batch: which of its three messages name an ODS code; only message 1 offends.
+BATCH_ODS_SWITCHES = [
+    pytest.param("noDefaultOds", (True, False, True), "ods_code_required", id="noDefaultOds-one-without"),
+    pytest.param("noDefaultOds", (True, True, True), None, id="noDefaultOds-all-with"),
+    pytest.param("noOdsChange", (False, True, False), "cannot_set_ods_code", id="noOdsChange-one-with"),
+    pytest.param("noOdsChange", (False, False, False), None, id="noOdsChange-none-with"),
+]
+
+
+@behaviour(
+    area=AREA,
+    feature=FEATURE,
+    story="The ODS switches apply to each message of a batch: one offending message refuses the batch",
+    section=_bodies.SANDBOX_SECTION,
+    ref="behaviour §3.9 rule 8, §4.2",
+)
+@pytest.mark.scenario
+@pytest.mark.parametrize(("switch", "named", "error"), BATCH_ODS_SWITCHES)
+def test_ods_code_switches_for_batch(
+    api: ApiClient, switch: str, named: tuple[bool, ...], error: str | None
+) -> None:
+    body = _bodies.batch(_bodies.SANDBOX_PLAN, count=len(named))
+    for index, has_ods in enumerate(named):
+        if not has_ods:
+            body = _bodies.without(body, f"{MESSAGES}/{index}/originator")
+    response = send(api, body, headers={"Authorization": switch})
+    if error is None:
+        _expect.success_data(response, 201)
+    else:
+        _expect.expect_error(response, 400, error)

@@ -1,9 +1,10 @@
 """GET /v1/messages/{messageId}: a message can be read back in the documented shape, with a self link
 that is the request's own URL, and an id the client does not own is not found.
 
-Proves api-behaviour.md §1.4 (the 200 answer, relationships, 404), §4.5 (the sandbox's stored messages)
-and upstream-tests.md §3.12 (the shape rules of ``assert_200_response_message``, the stored-message
-bodies, the 404 tests and the api suite's create-then-get).
+Proves behaviour §1.4 (the 200 answer, relationships, 404), §4.1 (the sandbox's Prefer triggers), §4.5
+(the sandbox's stored messages) and upstream §3.5, §3.12 (the shape rules of
+``assert_200_response_message``, the stored-message bodies, the 404 tests and the api suite's
+create-then-get).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ CASCADE_TYPES = frozenset({"primary", "secondary"})
 CHANNEL_STATUSES = frozenset({"created", "sending", "delivered", "failed", "skipped"})
 CHANNEL_PLAN_TYPES = frozenset({"original", "override"})
 
-#: The 29 messages the sandbox stores (api-behaviour §4.5; their records are in fixtures/sandbox/messages).
+#: The 29 messages the sandbox stores (behaviour §4.5; their records are in fixtures/sandbox/messages).
 STORED_MESSAGE_IDS = (
     "2WL3qFTEFM0qMY8xjRbt1LIKCzM",  # delivered, NHS App
     "2WL3wwFhpZ6blJNIoh747bDEFNv",  # delivered, email
@@ -148,7 +149,7 @@ def assert_message_record(response: httpx.Response, message_id: str) -> dict[str
     story="A message just created can be read back at its Location, with its reference and routing plan",
     severity="blocker",
     section=SECTION,
-    ref="api-behaviour §1.4; upstream-tests §3.12 (api test_200_get_message)",
+    ref="behaviour §1.4; upstream §3.12 (api test_200_get_message)",
 )
 @pytest.mark.stateful
 @pytest.mark.writes
@@ -171,7 +172,7 @@ def test_created_message_can_be_read(api: ApiClient, notify_environment: Environ
     feature=FEATURE,
     story="A message sent in a batch can be read back and names its batch in relationships.messageBatch",
     section=SECTION,
-    ref="api-behaviour §1.4 (relationships)",
+    ref="behaviour §1.4 (relationships)",
 )
 @pytest.mark.stateful
 @pytest.mark.writes
@@ -199,7 +200,7 @@ def test_batch_message_names_its_batch(api: ApiClient, notify_environment: Envir
     story="An id that names no message of this client is answered 404 CM_NOT_FOUND, whatever its form",
     severity="critical",
     section=SECTION,
-    ref="api-behaviour §1.4; upstream-tests §3.12 (404 message id not found)",
+    ref="behaviour §1.4; upstream §3.12 (404 message id not found)",
 )
 @pytest.mark.parametrize(
     "message_id",
@@ -224,8 +225,8 @@ def stored_record(message_id: str) -> dict[str, Any]:
     feature=FEATURE,
     story="Each message the sandbox stores is served with the documented shape",
     severity="critical",
-    section="overview--environments-and-testing",
-    ref="api-behaviour §4.5; upstream-tests §3.12 (valid accept headers)",
+    section=_bodies.SANDBOX_SECTION,
+    ref="behaviour §4.5; upstream §3.12 (valid accept headers)",
 )
 @pytest.mark.scenario
 @pytest.mark.parametrize("message_id", STORED_MESSAGE_IDS)
@@ -237,8 +238,8 @@ def test_stored_message_has_documented_shape(api: ApiClient, message_id: str) ->
     area=AREA,
     feature=FEATURE,
     story="Each message the sandbox stores is served exactly as published, its self link the request URL",
-    section="overview--environments-and-testing",
-    ref="api-behaviour §4.5; upstream-tests §3.12 (valid response bodies)",
+    section=_bodies.SANDBOX_SECTION,
+    ref="behaviour §4.5; upstream §3.12 (valid response bodies)",
 )
 @pytest.mark.scenario
 @pytest.mark.parametrize("message_id", STORED_MESSAGE_IDS)
@@ -248,3 +249,40 @@ def test_stored_message_is_served_as_published(api: ApiClient, message_id: str) 
     expected = stored_record(message_id)
     expected["links"] = {"self": api.url(message_path(message_id))}
     assert response.json()["data"] == expected, f"the record of {message_id} differs from the published one"
+
+
+# ---- sandbox Prefer triggers --------------------------------------------------------------------------
+
+
+@behaviour(
+    area=AREA,
+    feature=FEATURE,
+    story=f"Each sandbox Prefer trigger gives its canned error on {FEATURE}",
+    section=_bodies.SANDBOX_SECTION,
+    ref="behaviour §4.1; upstream §3.5, §4",
+)
+@pytest.mark.scenario
+@pytest.mark.parametrize("code", list(_bodies.PREFER_TRIGGERS), ids=lambda code: f"code={code}")
+def test_prefer_trigger_on_get_message(api: ApiClient, notify_environment: Environment, code: str) -> None:
+    status, error, retry_after = _bodies.PREFER_TRIGGERS[code]
+    # retry=False: the 425, 429 and 503 answers are what this test judges, not something to wait out
+    headers = {"Prefer": f"code={code}"}
+    response = _expect.send(api, _expect.GET_MESSAGE, notify_environment, headers=headers, retry=False)
+    _expect.expect_error(response, status, error)
+    got = response.headers.get("Retry-After")
+    assert retry_after in (None, got), f"Retry-After should be {retry_after}, got {got!r}"
+
+
+@behaviour(
+    area=AREA,
+    feature=FEATURE,
+    story="A Prefer value that is not exactly a trigger is ignored and the request is answered normally",
+    severity="minor",
+    section=_bodies.SANDBOX_SECTION,
+    ref="behaviour §4.1 (exact value match)",
+)
+@pytest.mark.scenario
+@pytest.mark.parametrize("prefer", ["code=5000", "respond-async", "code=500x"])
+def test_prefer_value_must_match_exactly(api: ApiClient, prefer: str) -> None:
+    response = api.get(message_path(STORED_MESSAGE_IDS[0]), headers={"Prefer": prefer})
+    _expect.expect_status(response, 200)

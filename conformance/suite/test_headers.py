@@ -1,7 +1,7 @@
 """Headers on every response: correlation id, CORS, caching and sniffing, and no AWS leakage.
 
-Proves api-behaviour.md §1.7 (headers on every gateway response), §3.5 (CORS preflight and response
-headers) and §3.6 (correlation id echoed or generated), and the rows of upstream-tests.md §3.3
+Proves behaviour §1.7 (headers on every gateway response), §3.5 (CORS preflight and response
+headers) and §3.6 (correlation id echoed or generated), and the rows of upstream §3.3
 (test_cors_options, test_cors, test_request_with_x_correlation_id, test_request_with_x_amz_is_removed)
 and §1.8 point 3-4 (the same headers on error responses).
 """
@@ -44,12 +44,13 @@ CORS_RESOURCE_POLICY = "cross-origin"
 
 _OPERATIONS = {operation.id: operation for operation in ALL_OPERATIONS}
 #: Requests that only read, including two the gateway refuses (the headers must be there on errors too).
-READ_PROBES = ("get-message", "get-nhsapp-accounts", "not-found", "not-acceptable")
-#: Requests that create messages (tests using them carry the ``writes`` marker).
-CREATE_PROBES = ("create-message", "create-batch")
+READ_PROBES = ("get-message", "get-nhsapp-account-details", "not-found", "not-acceptable")
+#: Requests that create messages (their cases carry the ``writes`` marker).
+CREATE_PROBES = ("create-message", "create-message-batch")
 
-read_probes = pytest.mark.parametrize("probe", READ_PROBES)
-create_probes = pytest.mark.parametrize("probe", CREATE_PROBES)
+every_probe = pytest.mark.parametrize(
+    "probe", [*READ_PROBES, *(pytest.param(probe, marks=pytest.mark.writes) for probe in CREATE_PROBES)]
+)
 
 
 def send_probe(
@@ -96,54 +97,23 @@ def assert_generated(api: ApiClient, env: Environment, probe: str) -> None:
 @behaviour(
     area=AREA,
     feature=EVERY_OPERATION,
-    story="The client's X-Correlation-Id comes back unchanged on every read operation and on errors",
+    story="The client's X-Correlation-Id comes back unchanged on every operation and on errors",
     severity="critical",
-    ref="api-behaviour §3.6; upstream-tests §3.3 test_request_with_x_correlation_id",
+    ref="behaviour §3.6; upstream §3.3 test_request_with_x_correlation_id",
 )
-@read_probes
-def test_correlation_id_echoed_on_reads(api: ApiClient, notify_environment: Environment, probe: str) -> None:
+@every_probe
+def test_correlation_id_echoed(api: ApiClient, notify_environment: Environment, probe: str) -> None:
     assert_echoed(api, notify_environment, probe)
 
 
 @behaviour(
     area=AREA,
     feature=EVERY_OPERATION,
-    story="The client's X-Correlation-Id comes back unchanged on every create operation",
-    severity="critical",
-    ref="api-behaviour §3.6; upstream-tests §3.3 test_request_with_x_correlation_id",
+    story="Without a client X-Correlation-Id, each request, refused or not, gets its own generated one",
+    ref="behaviour §3.6; upstream §3.3 test_request_with_x_correlation_id",
 )
-@pytest.mark.writes
-@create_probes
-def test_correlation_id_echoed_on_creates(
-    api: ApiClient, notify_environment: Environment, probe: str
-) -> None:
-    assert_echoed(api, notify_environment, probe)
-
-
-@behaviour(
-    area=AREA,
-    feature=EVERY_OPERATION,
-    story="Without a client X-Correlation-Id, each read or refused request gets its own generated one",
-    ref="api-behaviour §3.6; upstream-tests §3.3 test_request_with_x_correlation_id",
-)
-@read_probes
-def test_correlation_id_generated_on_reads(
-    api: ApiClient, notify_environment: Environment, probe: str
-) -> None:
-    assert_generated(api, notify_environment, probe)
-
-
-@behaviour(
-    area=AREA,
-    feature=EVERY_OPERATION,
-    story="Without a client X-Correlation-Id, each create request gets its own generated one",
-    ref="api-behaviour §3.6; upstream-tests §3.3 test_request_with_x_correlation_id",
-)
-@pytest.mark.writes
-@create_probes
-def test_correlation_id_generated_on_creates(
-    api: ApiClient, notify_environment: Environment, probe: str
-) -> None:
+@every_probe
+def test_correlation_id_generated(api: ApiClient, notify_environment: Environment, probe: str) -> None:
     assert_generated(api, notify_environment, probe)
 
 
@@ -151,7 +121,7 @@ def test_correlation_id_generated_on_creates(
     area=AREA,
     feature=GET_MESSAGE.label,
     story="The X-Correlation-Id header is recognised whatever the case of its name",
-    ref="api-behaviour §1.1, §3.6",
+    ref="behaviour §1.1, §3.6",
 )
 @pytest.mark.parametrize("name", ["x-correlation-id", "X-CORRELATION-ID", "X-Correlation-ID"])
 def test_correlation_id_header_name_case(api: ApiClient, notify_environment: Environment, name: str) -> None:
@@ -164,7 +134,7 @@ def test_correlation_id_header_name_case(api: ApiClient, notify_environment: Env
     feature=GET_MESSAGE.label,
     story="A generated X-Correlation-Id is the gateway's message id, which starts 'rrt'",
     severity="minor",
-    ref="api-behaviour §1.1; upstream-tests §1.8",
+    ref="behaviour §1.1; upstream §1.8",
 )
 def test_generated_correlation_id_is_gateway_message_id(
     api: ApiClient, notify_environment: Environment
@@ -178,7 +148,7 @@ def test_generated_correlation_id_is_gateway_message_id(
     area=AREA,
     feature=GET_MESSAGE.label,
     story="HEAD and CORS preflight responses carry the X-Correlation-Id too, echoed or generated",
-    ref="api-behaviour §3.6; upstream-tests §3.3 test_request_with_x_correlation_id",
+    ref="behaviour §3.6; upstream §3.3 test_request_with_x_correlation_id",
 )
 @pytest.mark.parametrize("sent", [True, False], ids=["echoed", "generated"])
 @pytest.mark.parametrize("method", ["HEAD", "preflight"])
@@ -202,7 +172,7 @@ def test_correlation_id_on_head_and_preflight(
     feature="POST /v1/messages",
     story="An OPTIONS request that is not a CORS preflight (405) carries the X-Correlation-Id too",
     severity="minor",
-    ref="api-behaviour §3.1, §3.6",
+    ref="behaviour §3.1, §3.6",
 )
 @pytest.mark.undeclared_method
 @pytest.mark.parametrize("sent", [True, False], ids=["echoed", "generated"])
@@ -248,7 +218,7 @@ def assert_preflight_answer(response: httpx.Response) -> None:
     feature="CORS preflight",
     story="A CORS preflight is answered 200 with exactly the documented Access-Control headers",
     severity="critical",
-    ref="api-behaviour §3.5; upstream-tests §3.3 test_cors_options",
+    ref="behaviour §3.5; upstream §3.3 test_cors_options",
 )
 @pytest.mark.parametrize(("path", "request_method"), PREFLIGHTS)
 def test_cors_preflight(api: ApiClient, path: str, request_method: str) -> None:
@@ -260,7 +230,7 @@ def test_cors_preflight(api: ApiClient, path: str, request_method: str) -> None:
     area=AREA,
     feature="CORS preflight",
     story="A CORS preflight is answered before auth, negotiation and routing checks",
-    ref="api-behaviour §3.1, §3.5",
+    ref="behaviour §3.1, §3.5",
 )
 def test_cors_preflight_precedes_everything(api: ApiClient) -> None:
     headers = {"Origin": ORIGIN, "Access-Control-Request-Method": "POST"}
@@ -278,27 +248,13 @@ def assert_cors_response(api: ApiClient, env: Environment, probe: str) -> None:
 @behaviour(
     area=AREA,
     feature=EVERY_OPERATION,
-    story="A read request with an Origin gets the CORS response headers, on success and on error",
+    story="A request with an Origin gets the CORS response headers on every operation, on success and on "
+    "error",
     severity="critical",
-    ref="api-behaviour §1.7, §3.5; upstream-tests §3.3 test_cors",
+    ref="behaviour §1.7, §3.5; upstream §3.3 test_cors",
 )
-@read_probes
-def test_cors_response_headers_on_reads(api: ApiClient, notify_environment: Environment, probe: str) -> None:
-    assert_cors_response(api, notify_environment, probe)
-
-
-@behaviour(
-    area=AREA,
-    feature=EVERY_OPERATION,
-    story="A create request with an Origin gets the CORS response headers",
-    severity="critical",
-    ref="api-behaviour §1.7, §3.5; upstream-tests §3.3 test_cors",
-)
-@pytest.mark.writes
-@create_probes
-def test_cors_response_headers_on_creates(
-    api: ApiClient, notify_environment: Environment, probe: str
-) -> None:
+@every_probe
+def test_cors_response_headers(api: ApiClient, notify_environment: Environment, probe: str) -> None:
     assert_cors_response(api, notify_environment, probe)
 
 
@@ -317,25 +273,13 @@ def assert_standard_headers(api: ApiClient, env: Environment, probe: str) -> Non
 @behaviour(
     area=AREA,
     feature=EVERY_OPERATION,
-    story="Read responses and errors forbid caching and MIME sniffing, and leak no x-amz headers",
+    story="Responses and errors of every operation forbid caching and MIME sniffing, and leak no x-amz "
+    "headers",
     severity="critical",
-    ref="api-behaviour §1.7; upstream-tests §1.8, §3.3 test_request_with_x_amz_is_removed",
+    ref="behaviour §1.7; upstream §1.8, §3.3 test_request_with_x_amz_is_removed",
 )
-@read_probes
-def test_standard_headers_on_reads(api: ApiClient, notify_environment: Environment, probe: str) -> None:
-    assert_standard_headers(api, notify_environment, probe)
-
-
-@behaviour(
-    area=AREA,
-    feature=EVERY_OPERATION,
-    story="Create responses forbid caching and MIME sniffing, and leak no x-amz headers",
-    severity="critical",
-    ref="api-behaviour §1.7; upstream-tests §3.3 test_request_with_x_amz_is_removed",
-)
-@pytest.mark.writes
-@create_probes
-def test_standard_headers_on_creates(api: ApiClient, notify_environment: Environment, probe: str) -> None:
+@every_probe
+def test_standard_headers(api: ApiClient, notify_environment: Environment, probe: str) -> None:
     assert_standard_headers(api, notify_environment, probe)
 
 
@@ -343,7 +287,7 @@ def test_standard_headers_on_creates(api: ApiClient, notify_environment: Environ
     area=AREA,
     feature=GET_MESSAGE.label,
     story="HEAD responses forbid caching and MIME sniffing too",
-    ref="api-behaviour §1.7",
+    ref="behaviour §1.7",
 )
 def test_standard_headers_on_head(api: ApiClient, notify_environment: Environment) -> None:
     response = send(api, GET_MESSAGE, notify_environment, method="HEAD", check=False)

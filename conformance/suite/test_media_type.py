@@ -1,8 +1,8 @@
 """Request media type: which Content-Type a request body may have, and where that is decided.
 
-Proves api-behaviour.md §3.3 (415 CM_UNSUPPORTED_MEDIA on POST/PUT/PATCH, on any path) and §3.1 (406
+Proves behaviour §3.3 (415 CM_UNSUPPORTED_MEDIA on POST/PUT/PATCH, on any path) and §3.1 (406
 before 415, and both before 404/405), the known charset discrepancy of §7.1, and the rows of
-upstream-tests.md §3.2 (test_415_invalid, the valid content type successes).
+upstream §3.2 (test_415_invalid, the valid content type successes).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from conformance.client import ApiClient
+from conformance.client import JSONAPI, ApiClient
 from conformance.environments import Environment
 from conformance.suite._bodies import message
 from conformance.suite._expect import (
@@ -19,10 +19,9 @@ from conformance.suite._expect import (
     DISCREPANCY_CHARSET,
     GET_MESSAGE,
     GET_NHSAPP_ACCOUNTS,
-    JSONAPI,
     PLAIN_JSON,
     UNKNOWN_PATH,
-    Operation,
+    OperationRequest,
     expect_error,
     expect_status,
     note_known_discrepancy,
@@ -42,10 +41,10 @@ UNSUPPORTED_CONTENT_TYPES: dict[str, str | None] = {
     "image-png": "image/png",
     "text-plain": "text/plain",
     "form": "application/x-www-form-urlencoded",
-    "json-charset-utf-9": "application/json; charset=utf-9",
-    "vnd-ext-parameter": 'application/vnd.api+json; ext="https://jsonapi.org/ext/atomic"',
+    "json-charset-utf-9": f"{PLAIN_JSON}; charset=utf-9",
+    "vnd-ext-parameter": f'{JSONAPI}; ext="https://jsonapi.org/ext/atomic"',
 }
-CHARSET_UTF8_CONTENT_TYPES = ("application/json; charset=utf-8", "application/vnd.api+json; charset=utf-8")
+CHARSET_UTF8_CONTENT_TYPES = (f"{PLAIN_JSON}; charset=utf-8", f"{JSONAPI}; charset=utf-8")
 
 #: Paths that are not create routes: the 415 must come before the 404 (unknown) or 405 (wrong method).
 NON_CREATE_PATHS = {
@@ -77,13 +76,13 @@ def body_request(
     feature="every create operation",
     story="A create request is accepted with Content-Type application/json or application/vnd.api+json",
     severity="critical",
-    ref="api-behaviour §1.1, §3.3",
+    ref="behaviour §1.1, §3.3",
 )
 @pytest.mark.writes
 @pytest.mark.parametrize("content_type", [PLAIN_JSON, JSONAPI])
 @create_operations
 def test_supported_content_type(
-    api: ApiClient, notify_environment: Environment, operation: Operation, content_type: str
+    api: ApiClient, notify_environment: Environment, operation: OperationRequest, content_type: str
 ) -> None:
     expect_status(send(api, operation, notify_environment, content_type=content_type), 201)
 
@@ -92,7 +91,7 @@ def test_supported_content_type(
     area=AREA,
     feature=CREATE_MESSAGE.label,
     story="The Content-Type header is recognised whatever the case of its name",
-    ref="api-behaviour §3.3",
+    ref="behaviour §3.3",
 )
 @pytest.mark.writes
 @pytest.mark.parametrize("name", ["content-type", "CONTENT-TYPE", "CoNtEnT-TyPe"])
@@ -105,7 +104,7 @@ def test_content_type_header_name_case(api: ApiClient, notify_environment: Envir
     area=AREA,
     feature=GET_MESSAGE.label,
     story="Requests without a body (GET) are not refused for their Content-Type",
-    ref="api-behaviour §3.3",
+    ref="behaviour §3.3",
 )
 def test_get_ignores_content_type(api: ApiClient, notify_environment: Environment) -> None:
     response = send(api, GET_MESSAGE, notify_environment, content_type="xyz/abc")
@@ -121,7 +120,7 @@ def test_get_ignores_content_type(api: ApiClient, notify_environment: Environmen
     feature=CREATE_MESSAGE.label,
     story="A body with a missing, empty or unsupported Content-Type is refused with 415, creating nothing",
     severity="critical",
-    ref="api-behaviour §3.3; upstream-tests §3.2 test_415_invalid",
+    ref="behaviour §3.3; upstream §3.2 test_415_invalid",
 )
 @pytest.mark.writes
 @pytest.mark.parametrize(
@@ -139,12 +138,12 @@ def test_unsupported_content_type_value(
     feature="POST /v1/message-batches",
     story="Both create operations refuse a body without a Content-Type with 415, creating nothing",
     severity="critical",
-    ref="api-behaviour §3.3; upstream-tests §3.2 test_415_invalid",
+    ref="behaviour §3.3; upstream §3.2 test_415_invalid",
 )
 @pytest.mark.writes
 @create_operations
 def test_unsupported_content_type_on_creates(
-    api: ApiClient, notify_environment: Environment, operation: Operation
+    api: ApiClient, notify_environment: Environment, operation: OperationRequest
 ) -> None:
     expect_error(send(api, operation, notify_environment, content_type=None), 415, "unsupported_media")
 
@@ -156,7 +155,7 @@ def test_unsupported_content_type_on_creates(
         "PUT and PATCH with an unsupported Content-Type are refused with 415 before routing, "
         "even where the method is not allowed (405)"
     ),
-    ref="api-behaviour §3.1, §3.3; upstream-tests §3.2 test_415_invalid",
+    ref="behaviour §3.1, §3.3; upstream §3.2 test_415_invalid",
 )
 @pytest.mark.undeclared_method
 @pytest.mark.parametrize("method", ["PUT", "PATCH"])
@@ -172,7 +171,7 @@ def test_unsupported_content_type_precedes_not_allowed(api: ApiClient, path: str
         "POST, PUT and PATCH with an unsupported Content-Type are refused with 415 on paths that are not "
         "create routes, before the 404 or 405 those paths would otherwise give"
     ),
-    ref="api-behaviour §3.1, §3.3; upstream-tests §3.2 test_415_invalid",
+    ref="behaviour §3.1, §3.3; upstream §3.2 test_415_invalid",
 )
 @pytest.mark.undeclared_method
 @pytest.mark.parametrize("method", BODY_METHODS)
@@ -185,7 +184,7 @@ def test_unsupported_content_type_precedes_routing(api: ApiClient, path: str, me
     area=AREA,
     feature=CREATE_MESSAGE.label,
     story="When both Accept and Content-Type are unsupported, the Accept problem (406) is reported",
-    ref="api-behaviour §3.1",
+    ref="behaviour §3.1",
 )
 @pytest.mark.writes
 def test_not_acceptable_precedes_unsupported_media(api: ApiClient, notify_environment: Environment) -> None:
@@ -197,7 +196,7 @@ def test_not_acceptable_precedes_unsupported_media(api: ApiClient, notify_enviro
     area=AREA,
     feature="unknown path",
     story="On an unknown path, an unsupported Accept (406) still wins over an unsupported Content-Type (415)",
-    ref="api-behaviour §3.1",
+    ref="behaviour §3.1",
 )
 @pytest.mark.undeclared_method
 def test_not_acceptable_precedes_unsupported_media_on_unknown_path(api: ApiClient) -> None:
@@ -213,7 +212,7 @@ def test_not_acceptable_precedes_unsupported_media_on_unknown_path(api: ApiClien
         "Content-Type, but the gateway refuses it with 415"
     ),
     severity="minor",
-    ref="api-behaviour §7.1",
+    ref="behaviour §7.1",
 )
 @pytest.mark.writes
 @pytest.mark.parametrize(

@@ -1,26 +1,25 @@
-"""POST /v1/messages: a single message is created with the documented answer, and every malformed body
-is refused with the exact error at the exact field.
+"""POST /v1/messages: a single message is created with the documented answer, a message reference is
+used once, the per-application rate limits hold, and the sandbox's scenarios for a message (Prefer
+triggers, routing plans, contact details, account switches) give their documented answers.
 
-Proves api-behaviour.md §1.2 (the 201 answer), §1.6 (recipient and NHS number), §3.8 (body validation,
-its pointers and order), §3.9 rule 6 (unknown routing plan) and §3.10 (the per-application rate limits),
-and upstream-tests.md §3.6, §3.7 and the message rows of §3.10. Contact-detail and routing-plan scenarios
-of the sandbox are in ``test_sandbox_scenarios.py``.
+Proves behaviour §1.2 (the 201 answer, duplicates), §1.6 (recipient and NHS number), §3.10 (the
+per-application rate limits), §4.1-§4.4 (the sandbox's scenarios) and upstream §3.6, §3.7 and the
+message rows of §3.10. The body validation of a message is in ``test_create_validation.py``.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import string
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
 import pytest
 
-from conformance.checks.catalogue import RATE_LIMIT_DETAILS, expected_error
-from conformance.client import ApiClient
+from conformance.checks.catalogue import CONTACT_DETAIL_PROBLEMS, RATE_LIMIT_DETAILS, expected_error
+from conformance.client import JSONAPI, ApiClient
 from conformance.environments import Environment
 from conformance.suite import _bodies, _expect
 from conformance.suite._labels import behaviour
@@ -36,25 +35,12 @@ NHS_NUMBER = f"{RECIPIENT}/nhsNumber"
 PERSONALISATION = f"{ATTRIBUTES}/personalisation"
 ORIGINATOR = f"{ATTRIBUTES}/originator"
 
-#: A well-formed UUID that names no routing plan (the upstream tests force a leading zero likewise).
-UNKNOWN_ROUTING_PLAN = "0badf00d-0000-4000-8000-000000000000"
 LOCATION_DISCREPANCY = (
     "the contract's example Location is an absolute URL; the gateway sends the relative path "
     "/v1/messages/<id>, which this test asserts."
 )
-ROUTING_PLAN_POINTER_DISCREPANCY = (
-    "the contract's pointer enum names /data/attributes/routingPlan; the gateway reports "
-    "/data/attributes/routingPlanId, which this test asserts."
-)
 #: How long to wait before replaying a request the API said is still being processed (upstream waits 5 s).
 REPLAY_PAUSE_S = 5.0
-JSON = "application/json"
-JSONAPI = "application/vnd.api+json"
-
-
-def pointer_id(pointer: str) -> str:
-    """A readable test id for a JSON pointer: ``/data/attributes/recipient`` -> ``attributes.recipient``."""
-    return pointer.removeprefix("/data/").strip("/").replace("/", ".") or "data"
 
 
 def send(api: ApiClient, body: Any, **kwargs: Any) -> httpx.Response:
@@ -105,15 +91,15 @@ def assert_message_created(response: httpx.Response, api: ApiClient, body: dict[
     "the reference and routing plan echoed",
     severity="blocker",
     section=SECTION,
-    ref="api-behaviour §1.2; upstream-tests §3.6",
+    ref="behaviour §1.2; upstream §3.6",
 )
 @pytest.mark.writes
 @pytest.mark.smoke
-@pytest.mark.parametrize("media_type", [JSONAPI, JSON], ids=["jsonapi", "plain-json"])
+@pytest.mark.parametrize("media_type", [JSONAPI, _expect.PLAIN_JSON], ids=["jsonapi", "plain-json"])
 def test_valid_message_is_created(api: ApiClient, notify_environment: Environment, media_type: str) -> None:
     if media_type != JSONAPI:  # production gets as few messages as proves the point
         _expect.skip_in_production(notify_environment)
-    _expect.note_known_discrepancy("D4", LOCATION_DISCREPANCY)
+    _expect.note_known_discrepancy("D1", LOCATION_DISCREPANCY)
     body = valid_body(api, notify_environment)
     response = send(api, body, accept=media_type, content_type=media_type)
     assert_message_created(response, api, body)
@@ -124,7 +110,7 @@ def test_valid_message_is_created(api: ApiClient, notify_environment: Environmen
     feature=FEATURE,
     story="A recipient without an NHS number is accepted (the NHS number is optional at the gateway)",
     section=SECTION,
-    ref="api-behaviour §1.6; upstream-tests §3.6 (undefined nhs number)",
+    ref="behaviour §1.6; upstream §3.6 (undefined nhs number)",
 )
 @pytest.mark.writes
 def test_recipient_without_nhs_number_is_accepted(api: ApiClient, notify_environment: Environment) -> None:
@@ -138,7 +124,7 @@ def test_recipient_without_nhs_number_is_accepted(api: ApiClient, notify_environ
     feature=FEATURE,
     story="Optional members (billingReference, no originator, no personalisation) do not stop a message",
     section=SECTION,
-    ref="api-behaviour §1.2, §3.8",
+    ref="behaviour §1.2, §3.8",
 )
 @pytest.mark.writes
 @pytest.mark.parametrize("variant", ["billing-reference", "no-originator", "no-personalisation"])
@@ -154,182 +140,7 @@ def test_optional_members_are_optional(api: ApiClient, notify_environment: Envir
     assert_message_created(send(api, body), api, body)
 
 
-# ---- body validation ----------------------------------------------------------------------------------
-
-REQUIRED = (
-    "/data",
-    "/data/type",
-    ATTRIBUTES,
-    f"{ATTRIBUTES}/routingPlanId",
-    f"{ATTRIBUTES}/messageReference",
-    RECIPIENT,
-)
-
-
-@behaviour(
-    area=AREA,
-    feature=FEATURE,
-    story="A body that is not JSON is refused with CM_INVALID_VALUE at '/'",
-    section=SECTION,
-    ref="api-behaviour §3.8; upstream-tests §3.7 (invalid body)",
-)
-@pytest.mark.parametrize("content", ["{}SF{}NOTVALID", ""], ids=["garbage", "empty"])
-def test_unparseable_body_is_refused(api: ApiClient, notify_environment: Environment, content: str) -> None:
-    _expect.skip_in_production(notify_environment)
-    response = api.post(PATH, content=content, content_type=JSONAPI)
-    _expect.expect_error(response, 400, "invalid_body")
-
-
-@behaviour(
-    area=AREA,
-    feature=FEATURE,
-    story="Each missing required member is reported as CM_MISSING_VALUE at its own pointer",
-    severity="critical",
-    section=SECTION,
-    ref="api-behaviour §3.8; upstream-tests §3.7 (property missing)",
-)
-@pytest.mark.parametrize("pointer", REQUIRED, ids=pointer_id)
-def test_missing_member_is_reported(api: ApiClient, notify_environment: Environment, pointer: str) -> None:
-    _expect.skip_in_production(notify_environment)
-    body = _bodies.without(valid_body(api, notify_environment), pointer)
-    _expect.expect_error(send(api, body), 400, "missing_value", pointer=pointer)
-
-
-@behaviour(
-    area=AREA,
-    feature=FEATURE,
-    story="A body that is a JSON array, not an object, is reported as missing /data",
-    section=SECTION,
-    ref="api-behaviour §3.8",
-)
-def test_top_level_array_is_missing_data(api: ApiClient, notify_environment: Environment) -> None:
-    _expect.skip_in_production(notify_environment)
-    _expect.expect_error(send(api, []), 400, "missing_value", pointer="/data")
-
-
-NULLABLE = (*REQUIRED, NHS_NUMBER, ORIGINATOR, PERSONALISATION)
-
-
-@behaviour(
-    area=AREA,
-    feature=FEATURE,
-    story="A required or optional member sent as null is reported as CM_NULL_VALUE at its pointer",
-    section=SECTION,
-    ref="api-behaviour §3.8; upstream-tests §3.7 (null, null personalisation)",
-)
-@pytest.mark.parametrize("pointer", NULLABLE, ids=pointer_id)
-def test_null_member_is_reported(api: ApiClient, notify_environment: Environment, pointer: str) -> None:
-    _expect.skip_in_production(notify_environment)
-    body = _bodies.replaced(valid_body(api, notify_environment), pointer, None)
-    _expect.expect_error(send(api, body), 400, "null_value", pointer=pointer)
-
-
-INVALID_VALUES: list[tuple[str, Any, str]] = [
-    ("/data", "invalid string", "data-string"),
-    ("/data", [], "data-array"),
-    ("/data/type", "invalid string", "type-unknown"),
-    ("/data/type", "MessageBatch", "type-batch"),
-    (ATTRIBUTES, [], "attributes-array"),
-    (f"{ATTRIBUTES}/routingPlanId", "invalid", "routingPlanId-not-uuid"),
-    (f"{ATTRIBUTES}/routingPlanId", 5, "routingPlanId-number"),
-    (f"{ATTRIBUTES}/messageReference", ["invalid"], "messageReference-array"),
-    (f"{ATTRIBUTES}/messageReference", "", "messageReference-empty"),
-    (f"{ATTRIBUTES}/messageReference", "   ", "messageReference-blank"),
-    (RECIPIENT, "invalid string", "recipient-string"),
-    (RECIPIENT, [], "recipient-array"),
-    (ORIGINATOR, "X26", "originator-string"),
-    (f"{ORIGINATOR}/odsCode", 5, "odsCode-number"),
-    (f"{ORIGINATOR}/odsCode", None, "odsCode-null"),
-    (PERSONALISATION, 5, "personalisation-number"),
-    (PERSONALISATION, "", "personalisation-empty-string"),
-    (PERSONALISATION, "some-string", "personalisation-string"),
-    (PERSONALISATION, [], "personalisation-array"),
-]
-
-
-@behaviour(
-    area=AREA,
-    feature=FEATURE,
-    story="A member of the wrong type or form is reported as CM_INVALID_VALUE at its pointer",
-    severity="critical",
-    section=SECTION,
-    ref="api-behaviour §3.8; upstream-tests §3.7 (invalid, routingPlanId, messageReference, personalisation)",
-)
-@pytest.mark.parametrize(
-    ("pointer", "value"),
-    [(pointer, value) for pointer, value, _ in INVALID_VALUES],
-    ids=[name for _, _, name in INVALID_VALUES],
-)
-def test_invalid_member_is_reported(
-    api: ApiClient, notify_environment: Environment, pointer: str, value: Any
-) -> None:
-    _expect.skip_in_production(notify_environment)
-    body = _bodies.replaced(valid_body(api, notify_environment), pointer, value)
-    _expect.expect_error(send(api, body), 400, "invalid_value", pointer=pointer)
-
-
-@behaviour(
-    area=AREA,
-    feature=FEATURE,
-    story="An NHS number that is not ten digits with a valid Modulus 11 check digit is refused",
-    severity="critical",
-    section=SECTION,
-    ref="api-behaviour §1.6; upstream-tests §3.7 (invalid NHS number)",
-)
-@pytest.mark.parametrize("nhs_number", _bodies.INVALID_NHS_NUMBERS, ids=json.dumps)
-def test_invalid_nhs_number_is_refused(
-    api: ApiClient, notify_environment: Environment, nhs_number: Any
-) -> None:
-    _expect.skip_in_production(notify_environment)
-    body = _bodies.replaced(valid_body(api, notify_environment), NHS_NUMBER, nhs_number)
-    _expect.expect_error(send(api, body), 400, "invalid_nhs_number", pointer=NHS_NUMBER)
-
-
-@behaviour(
-    area=AREA,
-    feature=FEATURE,
-    story="Every problem in a body is reported at once, in document order, with ids .0, .1, .2",
-    section=SECTION,
-    ref="api-behaviour §3.8 (errors accumulate; order)",
-)
-def test_all_problems_are_reported_in_order(api: ApiClient, notify_environment: Environment) -> None:
-    _expect.skip_in_production(notify_environment)
-    body = valid_body(api, notify_environment)
-    body = _bodies.replaced(body, f"{ATTRIBUTES}/routingPlanId", "invalid")
-    body = _bodies.without(body, f"{ATTRIBUTES}/messageReference")
-    body = _bodies.replaced(body, NHS_NUMBER, "abcdefghij")
-    body = _bodies.replaced(body, PERSONALISATION, [])
-    _expect.expect_error_list(
-        send(api, body),
-        400,
-        [
-            expected_error("invalid_value", pointer=f"{ATTRIBUTES}/routingPlanId"),
-            expected_error("missing_value", pointer=f"{ATTRIBUTES}/messageReference"),
-            expected_error("invalid_nhs_number", pointer=NHS_NUMBER),
-            expected_error("invalid_value", pointer=PERSONALISATION),
-        ],
-    )
-
-
-# ---- routing plans and duplicates ---------------------------------------------------------------------
-
-
-@behaviour(
-    area=AREA,
-    feature=FEATURE,
-    story="A well-formed routing plan id that names no plan of this client is refused with "
-    "CM_NO_SUCH_ROUTING_PLAN",
-    severity="critical",
-    section=SECTION,
-    ref="api-behaviour §3.9 rule 6; upstream-tests §3.10",
-)
-@pytest.mark.writes
-def test_unknown_routing_plan_is_refused(api: ApiClient, notify_environment: Environment) -> None:
-    _expect.note_known_discrepancy("D2", ROUTING_PLAN_POINTER_DISCREPANCY)
-    body = _bodies.replaced(
-        valid_body(api, notify_environment), f"{ATTRIBUTES}/routingPlanId", UNKNOWN_ROUTING_PLAN
-    )
-    _expect.expect_error(send(api, body), 404, "no_such_routing_plan")
+# ---- duplicates ---------------------------------------------------------------------------------------
 
 
 @behaviour(
@@ -338,7 +149,7 @@ def test_unknown_routing_plan_is_refused(api: ApiClient, notify_environment: Env
     story="Sending the same messageReference twice is refused the second time with 422 CM_DUPLICATE_REQUEST",
     severity="critical",
     section=SECTION,
-    ref="api-behaviour §1.2 (duplicate messageReference); upstream-tests §3.6 (422 duplicate)",
+    ref="behaviour §1.2 (duplicate messageReference); upstream §3.6 (422 duplicate)",
 )
 @pytest.mark.stateful
 @pytest.mark.writes
@@ -417,7 +228,7 @@ def expect_rate_limited(response: httpx.Response, kind: str, retry_after: str, *
     "with Retry-After: 60",
     severity="critical",
     section=SECTION,
-    ref="api-behaviour §3.10",
+    ref="behaviour §3.10",
 )
 @pytest.mark.needs_auth
 @pytest.mark.writes
@@ -444,7 +255,7 @@ def test_quota_breach_is_rate_limited(extra_api: ApiFactory, notify_environment:
     "application, with Retry-After: 1",
     severity="critical",
     section=SECTION,
-    ref="api-behaviour §3.10",
+    ref="behaviour §3.10",
 )
 @pytest.mark.needs_auth
 @pytest.mark.writes
@@ -457,3 +268,193 @@ def test_spike_arrest_breach_is_rate_limited(extra_api: ApiFactory, notify_envir
     assert first.status_code in (201, 429), f"expected 201 or 429: {_expect.describe(first)}"
     second = send(throttled, valid_body(throttled, notify_environment), retry=False)
     expect_rate_limited(second, "app_spike", RETRY_AFTER_SPIKE)
+
+
+# ---- sandbox scenarios --------------------------------------------------------------------------------
+# Prefer triggers, the routing-plan outcome table, contact details and account switches; they run only
+# where the target offers scenario triggers (the sandbox, and the local reference in sandbox mode).
+
+
+def message_with_contact_details(details: Any) -> dict[str, Any]:
+    return _bodies.replaced(_bodies.message(_bodies.SANDBOX_PLAN), f"{RECIPIENT}/contactDetails", details)
+
+
+@behaviour(
+    area=AREA,
+    feature=FEATURE,
+    story=f"Each sandbox Prefer trigger gives its canned error on {FEATURE}",
+    section=_bodies.SANDBOX_SECTION,
+    ref="behaviour §4.1; upstream §3.5, §4",
+)
+@pytest.mark.scenario
+@pytest.mark.parametrize("code", list(_bodies.PREFER_TRIGGERS), ids=lambda code: f"code={code}")
+def test_prefer_trigger_on_create_message(api: ApiClient, notify_environment: Environment, code: str) -> None:
+    status, error, retry_after = _bodies.PREFER_TRIGGERS[code]
+    # retry=False: the 425, 429 and 503 answers are what this test judges, not something to wait out
+    headers = {"Prefer": f"code={code}"}
+    response = _expect.send(api, _expect.CREATE_MESSAGE, notify_environment, headers=headers, retry=False)
+    _expect.expect_error(response, status, error)
+    got = response.headers.get("Retry-After")
+    assert retry_after in (None, got), f"Retry-After should be {retry_after}, got {got!r}"
+
+
+@behaviour(
+    area=AREA,
+    feature=FEATURE,
+    story="Each routing plan the sandbox offers accepts a message and reports its own published version",
+    section=_bodies.SANDBOX_SECTION,
+    ref="behaviour §4.3; upstream §3.8 (valid routing plan ids), §4",
+)
+@pytest.mark.scenario
+@pytest.mark.parametrize("plan_id", list(_bodies.ACCEPTED_PLANS))
+def test_sandbox_plan_accepts_message(api: ApiClient, plan_id: str) -> None:
+    data = _expect.success_data(send(api, _bodies.message(plan_id)), 201)
+    plan = data["attributes"]["routingPlan"]
+    expected = _bodies.sandbox_routing_plan(plan_id, _bodies.ACCEPTED_PLANS[plan_id])
+    assert plan == expected, f"routingPlan should be {expected!r}, got {plan!r}"
+
+
+@behaviour(
+    area=AREA,
+    feature=FEATURE,
+    story="The sandbox's failing routing plans give their documented errors for a message",
+    severity="critical",
+    section=_bodies.SANDBOX_SECTION,
+    ref="behaviour §3.9 rules 6, 8-10, §4.3; upstream §3.10",
+)
+@pytest.mark.scenario
+@pytest.mark.parametrize(("plan_id", "status", "error", "retry_after"), _bodies.FAILING_PLANS)
+def test_sandbox_plan_failure_for_message(
+    api: ApiClient, plan_id: str, status: int, error: Mapping[str, Any], retry_after: str | None
+) -> None:
+    response = send(api, _bodies.message(plan_id), retry=False)
+    _expect.expect_errors(response, status, [error])
+    got = response.headers.get("Retry-After")
+    assert retry_after in (None, got), f"Retry-After should be {retry_after}, got {got!r}"
+
+
+#: Global free-text plans the documentation lists but the sandbox's table lacks (behaviour §7.6).
+MISSING_GLOBAL_PLANS = tuple(f"00000000-0000-0000-0000-00000000000{n}" for n in range(4, 8))
+
+
+@behaviour(
+    area=AREA,
+    feature=FEATURE,
+    story="Known discrepancy D27: the global NHS App cascade plans ...0004 to ...0007 are documented but "
+    "the sandbox answers 404 No such routing plan",
+    severity="minor",
+    section=_bodies.SANDBOX_SECTION,
+    ref="behaviour §1.6, §4.3, §7.6",
+)
+@pytest.mark.scenario
+@pytest.mark.parametrize("plan_id", MISSING_GLOBAL_PLANS, ids=lambda plan: f"plan-{plan[-4:]}")
+def test_sandbox_lacks_cascade_global_plans(api: ApiClient, plan_id: str) -> None:
+    _expect.note_known_discrepancy("D27")
+    _expect.expect_error(send(api, _bodies.message(plan_id)), 404, "no_such_routing_plan")
+
+
+@behaviour(
+    area=AREA,
+    feature=FEATURE,
+    story="The sandbox accepts override contact details in each documented phone-number style",
+    section=_bodies.SANDBOX_SECTION,
+    ref="behaviour §1.6, §4.4; upstream §3.6 (valid contact details)",
+)
+@pytest.mark.scenario
+@pytest.mark.parametrize("sms", _bodies.VALID_SMS_NUMBERS)
+def test_contact_details_are_accepted(api: ApiClient, sms: str) -> None:
+    response = send(api, message_with_contact_details(_bodies.contact_details(sms)))
+    _expect.success_data(response, 201)
+
+
+@behaviour(
+    area=AREA,
+    feature=FEATURE,
+    story="Contact details of the wrong type are refused with CM_INVALID_VALUE and a detail naming "
+    "the problem",
+    severity="critical",
+    section=_bodies.SANDBOX_SECTION,
+    ref="behaviour §4.4; upstream §2 (contact details), §3.7",
+)
+@pytest.mark.scenario
+@pytest.mark.parametrize(("details", "field", "problem"), _bodies.BAD_CONTACT_DETAILS)
+def test_bad_contact_details_in_message(api: ApiClient, details: Any, field: str, problem: str) -> None:
+    pointer = f"{RECIPIENT}/contactDetails/{field}"
+    expected = expected_error("invalid_value", pointer=pointer, detail=CONTACT_DETAIL_PROBLEMS[problem])
+    _expect.expect_errors(send(api, message_with_contact_details(details)), 400, [expected])
+
+
+@behaviour(
+    area=AREA,
+    feature=FEATURE,
+    story="Every wrongly typed contact detail is reported, one error per field",
+    section=_bodies.SANDBOX_SECTION,
+    ref="behaviour §4.4 (all failing fields are reported)",
+)
+@pytest.mark.scenario
+def test_every_bad_contact_detail_is_reported(api: ApiClient) -> None:
+    details = {"sms": 1234, "email": 1234, "name": {"firstName": 5}}
+    prefix = f"{RECIPIENT}/contactDetails"
+    expected = [
+        expected_error("invalid_value", pointer=f"{prefix}/sms", detail="'sms' is not a string"),
+        expected_error("invalid_value", pointer=f"{prefix}/email", detail="'email' is not a string"),
+        expected_error("invalid_value", pointer=f"{prefix}/name", detail="'firstName' is not a string"),
+    ]
+    _expect.expect_error_list(send(api, message_with_contact_details(details)), 400, expected)
+
+
+# ---- sandbox account switches (Authorization values the sandbox backend reads) -------------------------
+
+
+@behaviour(
+    area=AREA,
+    feature=FEATURE,
+    story="A client not allowed to override contact details is refused when it sends them, and "
+    "accepted when it does not",
+    severity="critical",
+    section=_bodies.SANDBOX_SECTION,
+    ref="behaviour §4.2 (notAllowedContactDetailOverride); upstream §3.7",
+)
+@pytest.mark.scenario
+@pytest.mark.parametrize("with_details", [True, False], ids=["with-contact-details", "without"])
+def test_contact_detail_override_not_allowed_for_message(api: ApiClient, with_details: bool) -> None:
+    plain = _bodies.message(_bodies.SANDBOX_PLAN)
+    body = message_with_contact_details(_bodies.contact_details()) if with_details else plain
+    response = send(api, body, headers={"Authorization": "notAllowedContactDetailOverride"})
+    if with_details:
+        _expect.expect_error(response, 400, "cannot_set_contact_details")
+    else:
+        _expect.success_data(response, 201)
+
+
+#: (Authorization switch, whether the message names an originator ODS code, the error or None for 201)
+ODS_SWITCHES = [
+    pytest.param("noDefaultOds", False, "ods_code_required", id="noDefaultOds-without-ods"),
+    pytest.param("noDefaultOds", True, None, id="noDefaultOds-with-ods"),
+    pytest.param("noOdsChange", True, "cannot_set_ods_code", id="noOdsChange-with-ods"),
+    pytest.param("noOdsChange", False, None, id="noOdsChange-without-ods"),
+]
+
+
+@behaviour(
+    area=AREA,
+    feature=FEATURE,
+    story="An account without a default ODS code must name one, and an account that may not change it "
+    "must not (the error points at /data/attributes/messages: known discrepancy D12)",
+    section=_bodies.SANDBOX_SECTION,
+    ref="behaviour §3.9 rule 8, §4.2, §7.3",
+)
+@pytest.mark.scenario
+@pytest.mark.parametrize(("switch", "with_ods", "error"), ODS_SWITCHES)
+def test_ods_code_switches_for_message(
+    api: ApiClient, switch: str, with_ods: bool, error: str | None
+) -> None:
+    body = _bodies.message(_bodies.SANDBOX_PLAN)
+    if not with_ods:
+        body = _bodies.without(body, ORIGINATOR)
+    response = send(api, body, headers={"Authorization": switch})
+    if error is None:
+        _expect.success_data(response, 201)
+    else:
+        _expect.note_known_discrepancy("D12")
+        _expect.expect_error(response, 400, error)

@@ -1,8 +1,9 @@
 """Content negotiation: which Accept values the API serves, and which Content-Type it answers with.
 
-Proves api-behaviour.md §3.2 (406 CM_NOT_ACCEPTABLE), §1.7 (response Content-Type mapping) and §3.1
-(406 is decided before routing), the known charset discrepancy of §7.1, and the rows of
-upstream-tests.md §3.2 (test_406, test_application_response_type, test_missing_accept_header).
+Proves behaviour §3.2 (406 CM_NOT_ACCEPTABLE), §1.7 (response Content-Type mapping), §3.1 (406 is
+decided before routing; the sandbox's order of triggers, 406 and 415) and §4.1, the known charset
+discrepancy of §7.1, and the rows of
+upstream §3.2 (test_406, test_application_response_type, test_missing_accept_header).
 """
 
 from __future__ import annotations
@@ -10,22 +11,22 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from conformance.client import ApiClient
+from conformance.client import JSONAPI, ApiClient
 from conformance.environments import Environment
+from conformance.suite._bodies import SANDBOX_SECTION
 from conformance.suite._expect import (
+    ALL_OPERATIONS,
+    CREATE_MESSAGE,
     CREATE_OPERATIONS,
     DISCREPANCY_CHARSET,
     GET_MESSAGE,
-    JSONAPI,
     PLAIN_JSON,
-    READ_OPERATIONS,
     UNKNOWN_PATH,
-    Operation,
+    OperationRequest,
     describe,
     expect_error,
     expect_status,
     note_known_discrepancy,
-    operation_id,
     send,
 )
 from conformance.suite._labels import behaviour
@@ -36,8 +37,8 @@ EVERY_OPERATION = "every operation"
 #: The Accept values the API serves, and the Content-Type each one gets back.
 ALLOWED_ACCEPTS = {
     "*/*": JSONAPI,
-    "application/json": PLAIN_JSON,
-    "application/vnd.api+json": JSONAPI,
+    PLAIN_JSON: PLAIN_JSON,
+    JSONAPI: JSONAPI,
 }
 #: Accept values the gateway refuses: it compares the whole value, so ranges and parameters fail too.
 UNSUPPORTED_ACCEPTS = {
@@ -46,16 +47,22 @@ UNSUPPORTED_ACCEPTS = {
     "xml": "application/xml",
     "html": "text/html",
     "application-range": "application/*",
-    "json-charset-utf-9": "application/json; charset=utf-9",
-    "vnd-charset-utf-9": "application/vnd.api+json; charset=utf-9",
+    "json-charset-utf-9": f"{PLAIN_JSON}; charset=utf-9",
+    "vnd-charset-utf-9": f"{JSONAPI}; charset=utf-9",
 }
 #: The documentation lists these as valid; the gateway's exact comparison refuses them (§7.1).
-CHARSET_UTF8_ACCEPTS = ("application/json; charset=utf-8", "application/vnd.api+json; charset=utf-8")
+CHARSET_UTF8_ACCEPTS = (f"{PLAIN_JSON}; charset=utf-8", f"{JSONAPI}; charset=utf-8")
 UNSUPPORTED = "xyz/abc"
 
 allowed_accepts = pytest.mark.parametrize("accept", list(ALLOWED_ACCEPTS), ids=lambda a: f"accept={a}")
-read_operations = pytest.mark.parametrize("operation", READ_OPERATIONS, ids=operation_id)
-create_operations = pytest.mark.parametrize("operation", CREATE_OPERATIONS, ids=operation_id)
+#: Every operation; the creates are marked ``writes``.
+every_operation = pytest.mark.parametrize(
+    "operation",
+    [
+        pytest.param(op, id=op.id, marks=pytest.mark.writes if op in CREATE_OPERATIONS else ())
+        for op in ALL_OPERATIONS
+    ],
+)
 
 
 def assert_content_type(response: httpx.Response, wanted: str) -> None:
@@ -63,7 +70,7 @@ def assert_content_type(response: httpx.Response, wanted: str) -> None:
     assert got == wanted, f"Content-Type should be exactly {wanted!r}, got {got!r}: {describe(response)}"
 
 
-def assert_served(api: ApiClient, operation: Operation, env: Environment, accept: str | None) -> None:
+def assert_served(api: ApiClient, operation: OperationRequest, env: Environment, accept: str | None) -> None:
     """The operation gets its usual answer, in the Content-Type that ``accept`` maps to."""
     response = send(api, operation, env, accept=accept)
     expect_status(response, operation.usual_status)
@@ -83,14 +90,14 @@ def assert_not_acceptable(response: httpx.Response) -> None:
 @behaviour(
     area=AREA,
     feature=EVERY_OPERATION,
-    story="Each allowed Accept value is served by the read operations, and decides the response Content-Type",
+    story="Each allowed Accept value is served by every operation, and decides the response Content-Type",
     severity="critical",
-    ref="api-behaviour §1.7, §3.2",
+    ref="behaviour §1.7, §3.2",
 )
 @allowed_accepts
-@read_operations
-def test_allowed_accept_on_reads(
-    api: ApiClient, notify_environment: Environment, operation: Operation, accept: str
+@every_operation
+def test_allowed_accept(
+    api: ApiClient, notify_environment: Environment, operation: OperationRequest, accept: str
 ) -> None:
     assert_served(api, operation, notify_environment, accept)
 
@@ -98,45 +105,12 @@ def test_allowed_accept_on_reads(
 @behaviour(
     area=AREA,
     feature=EVERY_OPERATION,
-    story="Each allowed Accept value is served by the create operations, and decides the response type",
+    story="A request without an Accept header is served (a create succeeds with 201), as JSON:API",
     severity="critical",
-    ref="api-behaviour §1.7, §3.2",
+    ref="behaviour §3.2; upstream §3.2 test_missing_accept_header",
 )
-@pytest.mark.writes
-@allowed_accepts
-@create_operations
-def test_allowed_accept_on_creates(
-    api: ApiClient, notify_environment: Environment, operation: Operation, accept: str
-) -> None:
-    assert_served(api, operation, notify_environment, accept)
-
-
-@behaviour(
-    area=AREA,
-    feature=EVERY_OPERATION,
-    story="A request without an Accept header is served, as JSON:API",
-    severity="critical",
-    ref="api-behaviour §3.2; upstream-tests §3.2 test_missing_accept_header",
-)
-@read_operations
-def test_missing_accept_on_reads(
-    api: ApiClient, notify_environment: Environment, operation: Operation
-) -> None:
-    assert_served(api, operation, notify_environment, None)
-
-
-@behaviour(
-    area=AREA,
-    feature=EVERY_OPERATION,
-    story="A create request without an Accept header succeeds (201), answered as JSON:API",
-    severity="critical",
-    ref="api-behaviour §3.2; upstream-tests §3.2 test_missing_accept_header",
-)
-@pytest.mark.writes
-@create_operations
-def test_missing_accept_on_creates(
-    api: ApiClient, notify_environment: Environment, operation: Operation
-) -> None:
+@every_operation
+def test_missing_accept(api: ApiClient, notify_environment: Environment, operation: OperationRequest) -> None:
     assert_served(api, operation, notify_environment, None)
 
 
@@ -144,7 +118,7 @@ def test_missing_accept_on_creates(
     area=AREA,
     feature=GET_MESSAGE.label,
     story="The Accept header is recognised whatever the case of its name",
-    ref="api-behaviour §3.2",
+    ref="behaviour §3.2",
 )
 @pytest.mark.parametrize("name", ["accept", "ACCEPT", "AcCePt"])
 @pytest.mark.parametrize(
@@ -170,7 +144,7 @@ def test_accept_header_name_case(
     feature=GET_MESSAGE.label,
     story="An Accept value other than */*, application/json or application/vnd.api+json is refused with 406",
     severity="critical",
-    ref="api-behaviour §3.2; upstream-tests §3.2 test_406",
+    ref="behaviour §3.2; upstream §3.2 test_406",
 )
 @pytest.mark.parametrize("accept", list(UNSUPPORTED_ACCEPTS.values()), ids=list(UNSUPPORTED_ACCEPTS))
 def test_unsupported_accept_value(api: ApiClient, notify_environment: Environment, accept: str) -> None:
@@ -180,28 +154,13 @@ def test_unsupported_accept_value(api: ApiClient, notify_environment: Environmen
 @behaviour(
     area=AREA,
     feature=EVERY_OPERATION,
-    story="Every read operation refuses an unsupported Accept value with 406",
+    story="Every operation refuses an unsupported Accept value with 406, and a create creates nothing",
     severity="critical",
-    ref="api-behaviour §3.2; upstream-tests §3.2 test_406",
+    ref="behaviour §3.2; upstream §3.2 test_406",
 )
-@read_operations
-def test_unsupported_accept_on_reads(
-    api: ApiClient, notify_environment: Environment, operation: Operation
-) -> None:
-    assert_not_acceptable(send(api, operation, notify_environment, accept=UNSUPPORTED))
-
-
-@behaviour(
-    area=AREA,
-    feature=EVERY_OPERATION,
-    story="Every create operation refuses an unsupported Accept value with 406, creating nothing",
-    severity="critical",
-    ref="api-behaviour §3.2; upstream-tests §3.2 test_406",
-)
-@pytest.mark.writes
-@create_operations
-def test_unsupported_accept_on_creates(
-    api: ApiClient, notify_environment: Environment, operation: Operation
+@every_operation
+def test_unsupported_accept(
+    api: ApiClient, notify_environment: Environment, operation: OperationRequest
 ) -> None:
     assert_not_acceptable(send(api, operation, notify_environment, accept=UNSUPPORTED))
 
@@ -210,7 +169,7 @@ def test_unsupported_accept_on_creates(
     area=AREA,
     feature="unknown path",
     story="An unsupported Accept value is refused with 406 even on a path that does not exist",
-    ref="api-behaviour §3.1",
+    ref="behaviour §3.1",
 )
 def test_not_acceptable_precedes_not_found(api: ApiClient) -> None:
     assert_not_acceptable(api.get(UNKNOWN_PATH, accept=UNSUPPORTED))
@@ -220,7 +179,7 @@ def test_not_acceptable_precedes_not_found(api: ApiClient) -> None:
     area=AREA,
     feature="POST /v1/messages",
     story="An unsupported Accept value is refused with 406 even with a method the path does not allow",
-    ref="api-behaviour §3.1",
+    ref="behaviour §3.1",
 )
 @pytest.mark.undeclared_method
 def test_not_acceptable_precedes_not_allowed(api: ApiClient) -> None:
@@ -235,7 +194,7 @@ def test_not_acceptable_precedes_not_allowed(api: ApiClient) -> None:
         "but the gateway refuses it with 406"
     ),
     severity="minor",
-    ref="api-behaviour §7.1",
+    ref="behaviour §7.1",
 )
 @pytest.mark.parametrize("accept", CHARSET_UTF8_ACCEPTS, ids=["json-charset-utf-8", "vnd-charset-utf-8"])
 def test_charset_utf8_accept_known_discrepancy(
@@ -247,3 +206,44 @@ def test_charset_utf8_accept_known_discrepancy(
         "value and answers 406. This test asserts the gateway's behaviour and fails if it changes.",
     )
     assert_not_acceptable(send(api, GET_MESSAGE, notify_environment, accept=accept))
+
+
+@behaviour(
+    area=AREA,
+    feature=EVERY_OPERATION,
+    story="Sandbox fault triggers win over a refused Accept or Content-Type, but Prefer 429 is decided "
+    "after 406 and 415",
+    section=SANDBOX_SECTION,
+    ref="behaviour §3.1 (sandbox order), §4.1 (429 after the 406/415 checks)",
+)
+@pytest.mark.scenario
+@pytest.mark.parametrize(
+    ("code", "accept", "content_type", "status", "error"),
+    [
+        ("408", UNSUPPORTED, JSONAPI, 408, "request_timeout"),
+        ("500", UNSUPPORTED, JSONAPI, 500, "internal_server_error"),
+        ("422_message", JSONAPI, UNSUPPORTED, 422, "duplicate_message_request"),
+        ("429", UNSUPPORTED, JSONAPI, 406, "not_acceptable"),
+        ("429", JSONAPI, UNSUPPORTED, 415, "unsupported_media"),
+    ],
+    ids=["408-beats-406", "500-beats-406", "422-beats-415", "406-beats-429", "415-beats-429"],
+)
+def test_prefer_trigger_order(
+    api: ApiClient,
+    notify_environment: Environment,
+    code: str,
+    accept: str,
+    content_type: str,
+    status: int,
+    error: str,
+) -> None:
+    response = send(
+        api,
+        CREATE_MESSAGE,
+        notify_environment,
+        headers={"Prefer": f"code={code}"},
+        accept=accept,
+        content_type=content_type,
+        retry=False,  # a 429 here is a failure to see, not a wait
+    )
+    expect_error(response, status, error)

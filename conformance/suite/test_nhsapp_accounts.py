@@ -1,9 +1,9 @@
 """GET /channels/nhsapp/accounts: a GP practice's NHS App accounts come back page by page with self,
 last and next links, and a missing or malformed practice code or page is refused with the exact text.
 
-Proves api-behaviour.md §1.5 (the 200 answer, links, errors), §3.9 rule 3 (backend errors become
-CM_INVALID_REQUEST / CM_NOT_FOUND / CM_QUOTA with the backend's text) and §4.6 (sandbox data and the
-T00xxx codes), and upstream-tests.md §3.13.
+Proves behaviour §1.5 (the 200 answer, links, errors), §3.9 rule 3 (backend errors become
+CM_INVALID_REQUEST / CM_NOT_FOUND / CM_QUOTA with the backend's text), §4.1 (the sandbox's Prefer
+triggers) and §4.6 (sandbox data and the T00xxx codes), and upstream §3.5, §3.13.
 """
 
 from __future__ import annotations
@@ -16,13 +16,14 @@ import pytest
 
 from conformance._resources import fixtures_dir
 from conformance.client import ApiClient
-from conformance.suite import _expect
+from conformance.environments import Environment
+from conformance.suite import _bodies, _expect
+from conformance.suite._bodies import SANDBOX_SECTION
 from conformance.suite._labels import behaviour
 
 AREA = "NHS App accounts"
 FEATURE = "GET /channels/nhsapp/accounts"
 SECTION = "get-/channels/nhsapp/accounts"
-SANDBOX_SECTION = "overview--environments-and-testing"
 PATH = "/channels/nhsapp/accounts"
 ODS = "ods-organisation-code"
 
@@ -32,7 +33,7 @@ REPORT_NOT_FOUND_DISCREPANCY = (
 )
 #: A practice every environment holds accounts for.
 KNOWN_ODS = _expect.KNOWN_ODS_CODE
-#: The sandbox's paginated practice and its page count (api-behaviour §4.6).
+#: The sandbox's paginated practice and its page count (behaviour §4.6).
 PAGINATED_ODS = "T00001"
 PAGINATED_LAST_PAGE = 8
 #: The two accounts the sandbox returns for every other valid practice code.
@@ -121,7 +122,7 @@ def published_page(page: int) -> list[dict[str, Any]]:
     story="A practice's first page of accounts comes back with self and last links (page 1 when none asked)",
     severity="blocker",
     section=SECTION,
-    ref="api-behaviour §1.5; upstream-tests §3.13 (single page)",
+    ref="behaviour §1.5; upstream §3.13 (single page)",
 )
 @pytest.mark.parametrize("page", [None, "1"], ids=["no-page", "page-1"])
 def test_first_page_of_accounts(api: ApiClient, page: str | None) -> None:
@@ -133,7 +134,7 @@ def test_first_page_of_accounts(api: ApiClient, page: str | None) -> None:
     feature=FEATURE,
     story="The practice code is case-insensitive: written in lower case it gets the same accounts",
     section=SECTION,
-    ref="api-behaviour §1.5 (case-insensitive), §4.6 (upper-cased first)",
+    ref="behaviour §1.5 (case-insensitive), §4.6 (upper-cased first)",
 )
 def test_practice_code_is_case_insensitive(api: ApiClient) -> None:
     upper = _expect.success_data(fetch(api, KNOWN_ODS), 200)
@@ -148,7 +149,7 @@ def test_practice_code_is_case_insensitive(api: ApiClient) -> None:
     feature=FEATURE,
     story="The sandbox answers every other valid practice code with its two sample accounts on one page",
     section=SANDBOX_SECTION,
-    ref="api-behaviour §4.6 rule 7; upstream-tests §3.13 (test_single_page)",
+    ref="behaviour §4.6 rule 7; upstream §3.13 (test_single_page)",
 )
 @pytest.mark.scenario
 @pytest.mark.parametrize("ods", ["X26", "Y00001", "X12345"])
@@ -162,7 +163,7 @@ def test_sandbox_single_page_practices(api: ApiClient, ods: str) -> None:
     feature=FEATURE,
     story="Each of the sandbox's eight pages for T00001 links to the last page and to the next one",
     section=SANDBOX_SECTION,
-    ref="api-behaviour §4.6 rule 6; upstream-tests §3.13 (test_multi_pages)",
+    ref="behaviour §4.6 rule 6; upstream §3.13 (test_multi_pages)",
 )
 @pytest.mark.scenario
 @pytest.mark.parametrize("page", range(1, PAGINATED_LAST_PAGE + 1), ids=lambda page: f"page-{page}")
@@ -180,7 +181,7 @@ def test_sandbox_paginated_practice(api: ApiClient, page: int) -> None:
     feature=FEATURE,
     story="Following the next links from the first page visits every page once and stops at the last",
     section=SANDBOX_SECTION,
-    ref="api-behaviour §1.5 (links), §4.6 rule 6",
+    ref="behaviour §1.5 (links), §4.6 rule 6",
 )
 @pytest.mark.scenario
 def test_next_links_walk_every_page(api: ApiClient) -> None:
@@ -207,7 +208,7 @@ def test_next_links_walk_every_page(api: ApiClient) -> None:
     story="A request without a practice code is refused: 400 CM_INVALID_REQUEST 'Missing ODS Code'",
     severity="critical",
     section=SECTION,
-    ref="api-behaviour §1.5, §4.6 rule 2; upstream-tests §3.13 (test_400_missing_ods_code)",
+    ref="behaviour §1.5, §4.6 rule 2; upstream §3.13 (test_400_missing_ods_code)",
 )
 @pytest.mark.parametrize("page", [None, "1"], ids=["no-page", "page-1"])
 def test_missing_practice_code_is_refused(api: ApiClient, page: str | None) -> None:
@@ -220,7 +221,7 @@ def test_missing_practice_code_is_refused(api: ApiClient, page: str | None) -> N
     story="The sandbox treats an empty practice code as missing: 400 'Missing ODS Code'",
     severity="minor",
     section=SANDBOX_SECTION,
-    ref="api-behaviour §4.6 rule 2",
+    ref="behaviour §4.6 rule 2",
 )
 @pytest.mark.scenario
 def test_sandbox_empty_practice_code_is_missing(api: ApiClient) -> None:
@@ -233,7 +234,7 @@ def test_sandbox_empty_practice_code_is_missing(api: ApiClient) -> None:
     story="A malformed practice code is refused: 400 CM_INVALID_REQUEST 'Invalid ODS Code'",
     severity="critical",
     section=SECTION,
-    ref="api-behaviour §1.5, §4.6 rule 4; upstream-tests §3.13 (test_400_invalid_ods_code)",
+    ref="behaviour §1.5, §4.6 rule 4; upstream §3.13 (test_400_invalid_ods_code)",
 )
 @pytest.mark.parametrize("ods", ["NOT_A_VALID_CODE", "X25", "Y123456"])
 def test_malformed_practice_code_is_refused(api: ApiClient, ods: str) -> None:
@@ -246,7 +247,7 @@ def test_malformed_practice_code_is_refused(api: ApiClient, ods: str) -> None:
     story="A page that is not a positive whole number is refused: 400 "
     "'page must be a positive non-zero integer'",
     section=SECTION,
-    ref="api-behaviour §1.5, §4.6 rule 5; upstream-tests §3.13 (test_400_invalid_page)",
+    ref="behaviour §1.5, §4.6 rule 5; upstream §3.13 (test_400_invalid_page)",
 )
 @pytest.mark.parametrize("page", ["page1", "0", "-1", "-20"])
 def test_invalid_page_is_refused(api: ApiClient, page: str) -> None:
@@ -258,10 +259,10 @@ def test_invalid_page_is_refused(api: ApiClient, page: str) -> None:
     feature=FEATURE,
     story="A page beyond the practice's data is answered 404 'Report not found'",
     section=SECTION,
-    ref="api-behaviour §1.5; upstream-tests §3.13 (page not found)",
+    ref="behaviour §1.5; upstream §3.13 (page not found)",
 )
 def test_page_beyond_the_data_is_not_found(api: ApiClient) -> None:
-    _expect.note_known_discrepancy("D8", REPORT_NOT_FOUND_DISCREPANCY)
+    _expect.note_known_discrepancy("D20", REPORT_NOT_FOUND_DISCREPANCY)
     _expect.expect_error(fetch(api, KNOWN_ODS, "1000"), 404, "nhsapp_report_not_found")
 
 
@@ -270,7 +271,7 @@ def test_page_beyond_the_data_is_not_found(api: ApiClient) -> None:
     feature=FEATURE,
     story="In the sandbox, a page past the last one is answered 404 'Report not found'",
     section=SANDBOX_SECTION,
-    ref="api-behaviour §4.6 rules 6-7; upstream-tests §3.13 (test_404_page_not_found)",
+    ref="behaviour §4.6 rules 6-7; upstream §3.13 (test_404_page_not_found)",
 )
 @pytest.mark.scenario
 @pytest.mark.parametrize(
@@ -286,7 +287,7 @@ def test_sandbox_page_past_the_last_is_not_found(api: ApiClient, ods: str, page:
     story="The sandbox's trigger practices give the documented failures: T00404 not found, T00429 rate "
     "limited, T00502 bad gateway",
     section=SANDBOX_SECTION,
-    ref="api-behaviour §4.6 rule 3; upstream-tests §3.13 (404 report / 429 / 502)",
+    ref="behaviour §4.6 rule 3; upstream §3.13 (404 report / 429 / 502)",
 )
 @pytest.mark.scenario
 @pytest.mark.parametrize(
@@ -300,3 +301,26 @@ def test_sandbox_page_past_the_last_is_not_found(api: ApiClient, ods: str, page:
 )
 def test_sandbox_trigger_practices(api: ApiClient, ods: str, status: int, error: str) -> None:
     _expect.expect_error(fetch(api, ods, retry=False), status, error)
+
+
+@behaviour(
+    area=AREA,
+    feature=FEATURE,
+    story=f"Each sandbox Prefer trigger gives its canned error on {FEATURE}",
+    section=SANDBOX_SECTION,
+    ref="behaviour §4.1; upstream §3.5, §4",
+)
+@pytest.mark.scenario
+@pytest.mark.parametrize("code", list(_bodies.PREFER_TRIGGERS), ids=lambda code: f"code={code}")
+def test_prefer_trigger_on_nhsapp_accounts(
+    api: ApiClient, notify_environment: Environment, code: str
+) -> None:
+    status, error, retry_after = _bodies.PREFER_TRIGGERS[code]
+    # retry=False: the 425, 429 and 503 answers are what this test judges, not something to wait out
+    headers = {"Prefer": f"code={code}"}
+    response = _expect.send(
+        api, _expect.GET_NHSAPP_ACCOUNTS, notify_environment, headers=headers, retry=False
+    )
+    _expect.expect_error(response, status, error)
+    got = response.headers.get("Retry-After")
+    assert retry_after in (None, got), f"Retry-After should be {retry_after}, got {got!r}"

@@ -10,17 +10,14 @@ import allure
 import pytest
 
 from conformance.environments import Environment, Target
-from conformance.properties.runner import PropertyOutcome, PropertyRunner
+from conformance.properties.engine import PropertyOutcome, PropertyRunner
 from conformance.properties.stateful import run_stateful
+from conformance.spec import OperationId, load_spec
 from conformance.suite._labels import DOCS
 
-OPERATIONS = {
-    "create-message": "POST /v1/messages",
-    "create-message-batch": "POST /v1/message-batches",
-    "get-message": "GET /v1/messages/{messageId}",
-    "get-nhsapp-account-details": "GET /channels/nhsapp/accounts",
-}
-CREATES = ("create-message", "create-message-batch")
+#: Every operation of the contract, by operationId, with its label (``METHOD /path``).
+OPERATIONS = {operation.id: operation.label for operation in load_spec().operations.values()}
+CREATES = (OperationId.CREATE_MESSAGE, OperationId.CREATE_MESSAGE_BATCH)
 STORIES = {
     "positive": "Requests that follow the contract are accepted and answered as the contract says",
     "negative": "Requests that break the contract are rejected with a documented error",

@@ -1,7 +1,8 @@
 """Routing: which paths exist, which methods each allows, and what anything else gets.
 
-Proves api-behaviour.md §3.7 (route table, 404 CM_NOT_FOUND, 405 CM_NOT_ALLOWED, trailing slashes) and
-§1.4/§7.9 (HEAD on get-message), and the rows of upstream-tests.md §3.4 (test_404_not_found,
+Proves behaviour §3.7 (route table, 404 CM_NOT_FOUND, 405 CM_NOT_ALLOWED, trailing slashes), §1.4/§7.9
+(HEAD on get-message), §3.1/§4.1 (sandbox Prefer triggers answer before routing) and §3.9 rules 11-14/§4.7
+(the sandbox's fault paths), and upstream §3.5 and the rows of upstream §3.4 (test_404_not_found,
 test_405_message_batch_invalid_method), whose double-slash URLs the gateway collapses (§7).
 """
 
@@ -10,13 +11,13 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from conformance.client import ApiClient
+from conformance.client import JSONAPI, ApiClient
 from conformance.environments import Environment
+from conformance.suite import _bodies
 from conformance.suite._bodies import message
 from conformance.suite._expect import (
     DISCREPANCY_HEAD_GET_MESSAGE,
     GET_MESSAGE,
-    JSONAPI,
     UNKNOWN_MESSAGE_ID,
     UNKNOWN_PATH,
     describe,
@@ -85,7 +86,7 @@ def expect_routing_error(response: httpx.Response, status: int, name: str, corre
     feature="unknown path",
     story="A path that is not part of the API is answered 404 Resource not found",
     severity="critical",
-    ref="api-behaviour §3.7; upstream-tests §3.4 test_404_not_found",
+    ref="behaviour §3.7; upstream §3.4 test_404_not_found",
 )
 @pytest.mark.parametrize("path", list(UNKNOWN_PATHS.values()), ids=list(UNKNOWN_PATHS))
 def test_unknown_path_not_found(api: ApiClient, path: str) -> None:
@@ -97,7 +98,7 @@ def test_unknown_path_not_found(api: ApiClient, path: str) -> None:
     area=AREA,
     feature="unknown path",
     story="An unknown path is answered 404 whatever the method",
-    ref="api-behaviour §3.7; upstream-tests §3.4 test_404_not_found",
+    ref="behaviour §3.7; upstream §3.4 test_404_not_found",
 )
 @pytest.mark.undeclared_method
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
@@ -111,7 +112,7 @@ def test_unknown_path_not_found_for_every_method(api: ApiClient, method: str) ->
     feature="every operation",
     story="A documented path called with a method it does not allow is answered 405 Method not allowed",
     severity="critical",
-    ref="api-behaviour §3.7; upstream-tests §3.4 test_405_message_batch_invalid_method",
+    ref="behaviour §3.7; upstream §3.4 test_405_message_batch_invalid_method",
 )
 @pytest.mark.undeclared_method
 @pytest.mark.parametrize(
@@ -131,7 +132,7 @@ def test_wrong_method_not_allowed(api: ApiClient, path: str, method: str) -> Non
     area=AREA,
     feature="POST /v1/message-batches",
     story="A trailing slash on the batch route is not the batch route: 404, and nothing is created",
-    ref="api-behaviour §3.7",
+    ref="behaviour §3.7",
 )
 @pytest.mark.undeclared_method
 def test_trailing_slash_on_batch_route(api: ApiClient) -> None:
@@ -146,7 +147,7 @@ def test_trailing_slash_on_batch_route(api: ApiClient) -> None:
         "A trailing slash on the messages route falls under GET /v1/messages/{messageId}, "
         "so POST there is 405 and nothing is created"
     ),
-    ref="api-behaviour §3.7",
+    ref="behaviour §3.7",
 )
 @pytest.mark.undeclared_method
 def test_trailing_slash_on_messages_route(api: ApiClient) -> None:
@@ -159,7 +160,7 @@ def test_trailing_slash_on_messages_route(api: ApiClient) -> None:
     feature="POST /v1/message-batches",
     story="A doubled slash in the path is treated as a single one (GET on the batch route is still 405)",
     severity="minor",
-    ref="upstream-tests §1.9, §7",
+    ref="upstream §1.9, §7",
 )
 @pytest.mark.undeclared_method
 def test_double_slash_is_collapsed(api: ApiClient) -> None:
@@ -171,7 +172,7 @@ def test_double_slash_is_collapsed(api: ApiClient) -> None:
     area=AREA,
     feature=GET_MESSAGE.label,
     story="HEAD is allowed on the get-message route: same status as GET, and no body",
-    ref="api-behaviour §1.4, §3.7, §7.9",
+    ref="behaviour §1.4, §3.7, §7.9",
 )
 def test_head_get_message(api: ApiClient, notify_environment: Environment) -> None:
     note_known_discrepancy(
@@ -195,7 +196,7 @@ def test_head_get_message(api: ApiClient, notify_environment: Environment) -> No
     feature=GET_MESSAGE.label,
     story="HEAD on a message the sandbox stores is answered 200 with no body",
     severity="minor",
-    ref="api-behaviour §4.5, §7.9",
+    ref="behaviour §4.5, §7.9",
 )
 @pytest.mark.scenario
 def test_head_stored_sandbox_message(api: ApiClient) -> None:
@@ -204,3 +205,49 @@ def test_head_stored_sandbox_message(api: ApiClient) -> None:
     head = api.request("HEAD", path, check=False)
     expect_status(head, 200)
     assert head.content == b"", f"a HEAD response must have no body: {describe(head)}"
+
+
+# ---- sandbox scenarios --------------------------------------------------------------------------------
+
+
+@behaviour(
+    area=AREA,
+    feature="bare base URL and unknown paths",
+    story="Sandbox Prefer triggers answer before routing: the bare base URL and unknown paths get them too",
+    section=_bodies.SANDBOX_SECTION,
+    ref="behaviour §3.1, §4.1; upstream §3.5 (requests to {base})",
+)
+@pytest.mark.scenario
+@pytest.mark.parametrize("path", ["", UNKNOWN_PATH], ids=["bare-base", "unknown-path"])
+@pytest.mark.parametrize("code", list(_bodies.ALL_PREFER_TRIGGERS), ids=lambda code: f"code={code}")
+def test_prefer_trigger_precedes_routing(api: ApiClient, path: str, code: str) -> None:
+    status, error, retry_after = _bodies.ALL_PREFER_TRIGGERS[code]
+    response = api.get(path, headers={"Prefer": f"code={code}"}, retry=False)
+    expect_error(response, status, error)
+    got = response.headers.get("Retry-After")
+    assert retry_after in (None, got), f"Retry-After should be {retry_after}, got {got!r}"
+
+
+@behaviour(
+    area=AREA,
+    feature="sandbox fault paths",
+    story="The sandbox's fault paths show how downstream failures reach a client: timeouts become 504, "
+    "a refused certificate 503",
+    section=_bodies.SANDBOX_SECTION,
+    ref="behaviour §3.9 rules 11-14, §4.7; upstream §3.5",
+)
+@pytest.mark.scenario
+@pytest.mark.parametrize(
+    ("path", "params", "status", "error"),
+    [
+        ("/_timeout", {"sleep": "13000"}, 504, "gateway_timeout"),
+        ("/_timeout_504", None, 504, "gateway_timeout"),
+        ("/_timeout_408", None, 504, "gateway_timeout"),
+        ("/_invalid_certificate", None, 503, "service_unavailable"),
+    ],
+    ids=["timeout-13s", "backend-504", "backend-408", "invalid-certificate"],
+)
+def test_sandbox_fault_paths(
+    api: ApiClient, path: str, params: dict[str, str] | None, status: int, error: str
+) -> None:
+    expect_error(api.get(path, params=params, retry=False), status, error)

@@ -1,6 +1,6 @@
 """The OAuth2 token endpoint: your signed client assertion gets an access token, and bad ones do not.
 
-Proves api-behaviour.md §6 (signed-JWT client credentials: RS512, registered ``kid``, ``iss`` = ``sub``
+Proves behaviour §6 (signed-JWT client credentials: RS512, registered ``kid``, ``iss`` = ``sub``
 = API key, ``aud`` = token URL, unique ``jti``, ``exp`` at most five minutes ahead) and the token
 endpoint checks listed in tools-and-peers.md §3.3 item 8. Refusals are judged only as "a 4xx and no
 access token": the platform's exact OAuth error texts are not part of the documents this suite proves.
@@ -178,7 +178,7 @@ def assert_refused(response: httpx.Response, why: str) -> None:
         "and the access token it issues opens the API"
     ),
     severity="blocker",
-    ref="api-behaviour §6",
+    ref="behaviour §6",
 )
 @pytest.mark.needs_auth
 def test_client_assertion_accepted(api: ApiClient) -> None:
@@ -202,7 +202,7 @@ def test_client_assertion_accepted(api: ApiClient) -> None:
     feature=FEATURE,
     story="The token endpoint refuses a client assertion or token request that breaks the signed-JWT rules",
     severity="critical",
-    ref="api-behaviour §6",
+    ref="behaviour §6",
 )
 @pytest.mark.needs_auth
 @pytest.mark.parametrize("case", list(REFUSED_ASSERTIONS))
@@ -216,7 +216,7 @@ def test_bad_assertion_refused(api: ApiClient, case: str) -> None:
     feature=FEATURE,
     story="A client assertion can be used once: replaying it (same jti) is refused",
     severity="critical",
-    ref="api-behaviour §6",
+    ref="behaviour §6",
 )
 @pytest.mark.needs_auth
 def test_reused_jti_refused(api: ApiClient) -> None:

@@ -307,7 +307,7 @@ def test_406_beats_415_beats_404(http: httpx.Client, sandbox_server: RunningRefe
     assert_error(media, 415, EXPECTED_ERRORS["unsupported_media"])
 
 
-def test_sandbox_prefer_faults_beat_negotiation_and_routing(
+def test_sandbox_prefer_triggers_beat_negotiation_and_routing(
     http: httpx.Client, sandbox_server: RunningReference
 ) -> None:
     response = http.put(

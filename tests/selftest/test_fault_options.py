@@ -38,6 +38,24 @@ def test_fault_usage_errors_are_one_line_with_exit_2(
     assert lines[0].startswith("notify-conformance") and "Traceback" not in captured.err
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["serve", "--fault", "no-such-fault"],
+        ["run", "--fault", "no-such-fault"],
+        ["selftest", "--fault", "406-ignored", "--fault", "no-such-fault"],
+    ],
+    ids=lambda argv: argv[0],
+)
+def test_an_unknown_fault_reads_the_same_in_every_command(
+    argv: list[str], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main([*argv, "--reports", str(tmp_path)] if argv[0] != "serve" else argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("notify-conformance: error: ")
+    assert err.endswith(": unknown fault 'no-such-fault' (see 'notify-conformance serve --list-faults')\n")
+
+
 def test_list_faults_names_every_fault(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["serve", "--list-faults"]) == 0
     listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()]

@@ -1,18 +1,13 @@
 """The kill matrix's verdicts and score: a fault counts as caught only by a failure in its own area, and
-anything short of a clean pass plus every fault caught fails the self-test."""
+anything short of a clean pass plus every fault caught fails the self-test. Also the jobs' wire form."""
 
 from __future__ import annotations
 
+import json
+
 from conformance.reference.faults import FAULTS
-from conformance.selftest import (
-    CLEAN,
-    Failure,
-    JobResult,
-    KillMatrix,
-    render_markdown,
-    render_terminal,
-    verdict_for,
-)
+from conformance.selftest.jobs import CLEAN, Failure, Job, JobResult
+from conformance.selftest.matrix import KillMatrix, render_json, render_markdown, render_terminal, verdict_for
 
 
 def _matrix(clean: JobResult, *results: JobResult) -> KillMatrix:
@@ -65,3 +60,19 @@ def test_a_broken_run_never_counts_as_a_catch() -> None:
     matrix = _matrix(CLEAN_PASS, broken)
     assert not matrix.passed
     assert "error: pytest ended with exit code 2" in render_markdown(matrix)
+
+
+def test_the_json_matrix_holds_the_score_and_every_verdict() -> None:
+    document = json.loads(render_json(_matrix(CLEAN_PASS, CAUGHT, CAUGHT_ELSEWHERE)))
+    assert document["score"] == {"caught": 1, "total": 2} and document["passed"] is False
+    assert [(fault["fault"], fault["caught"]) for fault in document["faults"]] == [
+        ("406-ignored", True),
+        ("x-amz-header-leaked", False),
+    ]
+    assert document["clean"]["passed"] == 10
+
+
+def test_jobs_and_results_cross_the_pipe_unchanged() -> None:
+    job = Job("406-ignored", ("406-ignored",), ("negotiation",), 2, 7, "/tmp/x.log", True, {"t.py::t": 0.5})
+    assert Job.from_json(job.to_json()) == job
+    assert JobResult.from_json(CAUGHT.to_json()) == CAUGHT

@@ -1,8 +1,10 @@
 """The quick self-test end to end, as a user runs it: every fault is caught in its own area and the
-clean reference passes. A check that stops failing shows up here as a missed fault."""
+clean reference passes. A check that stops failing shows up here as a missed fault. Also what one job
+hands to pytest: the arguments of ``run --env local``, minus the report writers."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -11,8 +13,34 @@ from pathlib import Path
 import pytest
 
 from conformance.reference.faults import FAULTS
+from conformance.runner import SUITE_DIR
+from conformance.selftest.jobs import Job
+from conformance.selftest.worker import pytest_argv
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "kill-matrix.md"
+
+
+def test_a_fault_job_runs_the_local_suite_with_its_fault_and_no_reports() -> None:
+    job = Job("406-ignored", ("406-ignored",), ("negotiation",), 3, 7, "x.log", first_failure_only=True)
+    argv = pytest_argv(job)
+    assert argv[0] == str(SUITE_DIR)  # a fresh worker knows no area's modules yet: the whole suite
+    for pair in [
+        ("--notify-env", "local"),
+        ("--notify-fault", "406-ignored"),
+        ("--notify-max-examples", "3"),
+        ("--notify-seed", "7"),
+        ("-p", "no:notify_conformance"),
+    ]:
+        assert pair in itertools.pairwise(argv), pair
+    assert {"-q", "--tb=line", "--maxfail=1"} <= set(argv)
+    assert not {"--alluredir", "--junitxml", "--clean-alluredir"} & set(argv)
+    report_chars = [chars for flag, chars in itertools.pairwise(argv) if flag == "-r"]
+    assert report_chars[-1] == "fE"  # the last -r wins: a job's log lists its failures
+
+
+def test_the_clean_job_stops_at_nothing() -> None:
+    argv = pytest_argv(Job("clean reference", (), (), 3, 7, "x.log"))
+    assert "--notify-fault" not in argv and "--maxfail=1" not in argv and "--tb=line" not in argv
 
 
 @pytest.mark.slow

@@ -19,7 +19,14 @@ from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
 from conformance import nhs_number
 from conformance._resources import fixtures_dir, specs_dir
-from conformance.spec import SPEC_FILE_NAME, SpecError, load_spec, resolve_local_refs
+from conformance.spec import (
+    SPEC_FILE_NAME,
+    OperationId,
+    SpecError,
+    load_spec,
+    named_operations,
+    resolve_local_refs,
+)
 
 UPSTREAM_CONTRACT = (
     Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "notify-api-contract.json"
@@ -171,7 +178,34 @@ def test_version_and_hash_are_exposed_and_stable() -> None:
 
 
 def test_operations_are_indexed_by_operation_id() -> None:
-    assert dict(load_spec().operations) == OPERATIONS
+    operations = load_spec().operations
+    assert {op_id: (op.method, op.path) for op_id, op in operations.items()} == OPERATIONS
+    assert all(op_id == op.id for op_id, op in operations.items())
+    assert operations["get-message"].label == "GET /v1/messages/{messageId}"
+    assert operations["get-message"].path_with(messageId="a b") == "/v1/messages/a%20b"
+    with pytest.raises(SpecError, match="messageId"):
+        operations["get-message"].path_with()
+
+
+def test_operation_statuses_are_the_documented_responses(spec_document: dict[str, Any]) -> None:
+    for op_id, operation in load_spec().operations.items():
+        method, path = OPERATIONS[op_id]
+        assert operation.statuses == tuple(spec_document["paths"][path][method.lower()]["responses"])
+    assert load_spec().operation("get-message").documents(404)
+    assert not load_spec().operation("get-message").documents(201)
+
+
+def test_operation_id_names_exactly_the_contracts_operations() -> None:
+    named = named_operations()
+    assert [str(member) for member in named] == list(load_spec().operations)
+    assert set(OperationId) == set(OPERATIONS)
+    assert named[OperationId.GET_MESSAGE] is load_spec().operation("get-message")
+
+
+def test_named_operations_refuses_a_contract_that_drifted(tmp_path: Path) -> None:
+    drifted = load_spec(_write_spec(tmp_path / "drifted.yaml", []))
+    with pytest.raises(SpecError, match="OperationId disagree"):
+        named_operations(drifted)
 
 
 def test_the_yaml_holds_only_json_values(spec_document: dict[str, Any]) -> None:
@@ -204,6 +238,8 @@ def test_spec_lookups_name_what_is_missing() -> None:
     spec = load_spec()
     with pytest.raises(SpecError, match="no operation 'delete-message'"):
         spec.operation("delete-message")
+    with pytest.raises(SpecError, match="no operation 'delete-message'"):
+        spec.operation_object("delete-message")
     with pytest.raises(SpecError, match="no 418 response"):
         spec.response_schema("get-message", 418)
     with pytest.raises(SpecError, match="no application/xml body"):
@@ -257,6 +293,8 @@ def test_load_spec_rejects_malformed_discrepancies(tmp_path: Path) -> None:
         load_spec(_write_spec(tmp_path / "short.yaml", [{"id": "D1"}]))
     with pytest.raises(SpecError, match="wrong type"):
         load_spec(_write_spec(tmp_path / "typed.yaml", [{**item, "affects": "create-message"}]))
+    with pytest.raises(SpecError, match="affects operations the contract lacks"):
+        load_spec(_write_spec(tmp_path / "affects.yaml", [{**item, "affects": ["create-message"]}]))
 
 
 def test_load_spec_rejects_a_file_that_is_not_a_contract(tmp_path: Path) -> None:
@@ -352,7 +390,7 @@ def test_per_status_error_schemas_only_narrow_the_shared_enums(spec_document: di
 @pytest.mark.parametrize("operation_id", sorted(OPERATIONS))
 def test_every_response_declares_the_gateway_headers(operation_id: str) -> None:
     spec = load_spec()
-    operation = spec.operation(operation_id)
+    operation = spec.operation_object(operation_id)
     assert operation["security"] == [{"bearerAuth": []}]
     assert [p["name"] for p in operation["parameters"] if p["in"] == "header"] == ["X-Correlation-Id"]
     for status, response in operation["responses"].items():
@@ -397,7 +435,7 @@ def test_bearer_security_and_token_urls(spec_document: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("operation_id", ["create-message", "create-message-batch"])
 def test_status_callbacks_are_openapi_callbacks(operation_id: str) -> None:
-    callbacks = load_spec().operation(operation_id)["callbacks"]
+    callbacks = load_spec().operation_object(operation_id)["callbacks"]
     expected = {"messageStatus": "MessageStatus", "channelStatus": "ChannelStatus"}
     assert set(callbacks) == set(expected)
     for name, event_type in expected.items():
@@ -505,7 +543,7 @@ def test_known_discrepancy_ids_are_unique_and_well_formed(spec_document: dict[st
     parsed = load_spec().known_discrepancies
     assert [item.id for item in parsed] == ids
     for item in parsed:
-        assert item.reference.startswith("api-behaviour.md §"), item.id
+        assert item.reference.startswith("behaviour §"), item.id
         assert item.affects and set(item.affects) <= set(OPERATIONS), item.id
         assert item.title and item.upstream_spec and item.gateway, item.id
 

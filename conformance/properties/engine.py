@@ -1,6 +1,6 @@
-"""Run one operation's property-based test: schemathesis generates cases, httpx sends them through the
-suite's guarded transport, schemathesis and our checks judge each response, and known discrepancies are
-counted under their names instead of failing the run."""
+"""The engine of the property tests: for one operation and generation mode, schemathesis generates cases,
+httpx sends them through the suite's guarded transport, schemathesis's checks and ours judge each
+response, and known discrepancies are counted under their names instead of failing the run."""
 
 from __future__ import annotations
 
@@ -14,9 +14,6 @@ from typing import Any
 import httpx
 import schemathesis
 from schemathesis.core.failures import Failure, FailureGroup
-from schemathesis.generation.case import Case as _Case
-from schemathesis.generation.feedback import FeedbackSources
-from schemathesis.pytest._test_builder import build_operation_test
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from conformance import redaction
@@ -25,12 +22,13 @@ from conformance.environments import Budget, Target
 from conformance.errors import NotAssessable
 from conformance.properties import discrepancies
 from conformance.properties import schema as schema_loader
-from conformance.properties.checks import CUSTOM_CHECKS, builtin_checks
+from conformance.properties._schemathesis_adapter import operation_test
 from conformance.properties.schema import Mode
+from conformance.properties.schemathesis_checks import CUSTOM_CHECKS, builtin_checks
 from conformance.spec import Spec
 from conformance.transport import auth_for
 
-Case = _Case[Any]
+Case = schemathesis.Case[Any]
 
 
 @dataclass
@@ -48,12 +46,12 @@ class PropertyOutcome:
     elapsed_s: float = 0.0
 
     def set_aside_known(
-        self, group: FailureGroup, operation_id: str, target: Target, url: str
+        self, group: FailureGroup, operation_id: str, target: Target, url: str, spec: Spec
     ) -> list[Failure]:
-        """Count the failures a known discrepancy explains; return the ones it does not."""
+        """Count the failures a known discrepancy of ``spec`` explains; return the ones none does."""
         unexplained = []
         for failure in group.exceptions:
-            rule = discrepancies.classify(failure, operation_id, target, url)
+            rule = discrepancies.classify(failure, operation_id, target, url, spec)
             if rule is None:
                 unexplained.append(failure)
             else:
@@ -199,20 +197,14 @@ class PropertyRunner:
                 case.validate_response(response, checks=checks, additional_checks=list(CUSTOM_CHECKS))
             except FailureGroup as group:
                 unexplained = outcome.set_aside_known(
-                    group, operation_id, self.target, str(response.request.url)
+                    group, operation_id, self.target, str(response.request.url), self.spec
                 )
                 if unexplained:
                     raise FailureGroup(
                         unexplained, _reproduction(case, unexplained, self.target.base_url)
                     ) from None
 
-        hypothesis_test = build_operation_test(
-            config=loaded.config,
-            operation=operation,
-            test_func=test,
-            given_kwargs={},
-            feedback=FeedbackSources(),
-        )
+        hypothesis_test = operation_test(loaded, operation, test)
         started = time.monotonic()
         try:
             hypothesis_test()
