@@ -91,6 +91,18 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print the requests, message creations and time the run would take; send nothing to the target",
     )
+    run.add_argument(
+        "--baseline",
+        metavar="DIR",
+        help="compare with the run whose reports are in DIR (default: the earlier run in --reports, if any)",
+    )
+    run.add_argument(
+        "--strict-contract",
+        action="store_true",
+        default=None,
+        help="fail on contract drift (undocumented members, headers, enum values, statuses) "
+        "instead of only reporting it",
+    )
     run.add_argument("-q", "--quiet", action="store_true", help="less pytest output")
     # local only: start the reference with deliberate faults (the self-test's building block)
     run.add_argument("--fault", action="append", default=[], help=argparse.SUPPRESS)

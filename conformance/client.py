@@ -7,7 +7,7 @@ recorded transport and judges every response it sees with the JSON:API and heade
 from __future__ import annotations
 
 import json as jsonlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 import httpx
@@ -15,7 +15,7 @@ import httpx
 from conformance.checks import assert_no_violations, check_exchange
 from conformance.environments import Target
 from conformance.exchange import Exchange
-from conformance.transport import NO_RETRY
+from conformance.transport import JUDGED, NO_RETRY
 
 JSONAPI = "application/vnd.api+json"
 _UNSET: Any = object()
@@ -47,6 +47,7 @@ class ApiClient:
         authenticated: bool = True,
         check: bool = True,
         retry: bool = True,
+        judge: Collection[int] = (),
     ) -> httpx.Response:
         """Send one request.
 
@@ -58,7 +59,10 @@ class ApiClient:
                 Authorization header the test set itself).
             check: False skips the automatic checks (for responses a test judges itself).
             retry: False sends the request once even if the answer is a 429, 425 or 503 with
-                ``Retry-After`` (for a test about that answer itself).
+                ``Retry-After``.
+            judge: statuses this test provokes and judges itself (a sandbox trigger's 429, a 425 for
+                a repeated reference): such an answer is returned at once, while a throttling answer
+                the test did not ask for is still waited out.
         """
         body: bytes | None = None
         if json is not _UNSET:
@@ -81,6 +85,8 @@ class ApiClient:
             request.headers.pop(name, None)
         if not retry:
             request.extensions[NO_RETRY] = True
+        elif judge:
+            request.extensions[JUDGED] = frozenset(judge)
         auth: Any = httpx.USE_CLIENT_DEFAULT if authenticated else None
         response = self.http.send(request, auth=auth)
         if check:

@@ -161,6 +161,8 @@ class Options:
     max_creates: int | None = None
     #: the property-test seed (None: drawn at random and reported)
     seed: int | None = None
+    #: contract drift (undocumented members, headers, values, statuses) fails the tests that see it
+    strict_contract: bool = False
 
     @property
     def pacing(self) -> RateLimit | None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from conformance import environments, redaction
+from conformance import environments, redaction, settings
 from conformance.client import ApiClient
 from conformance.environments import Environment, Options, Target
 from conformance.errors import ConformanceError, NotAssessable
@@ -70,6 +70,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--notify-timeout", type=float, default=None, help="seconds to wait for each answer")
     group.addoption("--notify-max-duration", type=float, default=None, help="seconds the whole run may take")
     group.addoption("--notify-max-creates", type=int, default=None, help="production-smoke: creates allowed")
+    group.addoption(
+        "--notify-strict-contract",
+        action="store_true",
+        default=None,
+        help="fail on contract drift (undocumented members, headers, values, statuses), not just report it",
+    )
     # run --plan: play the run against the embedded reference and write what it sent to this file
     group.addoption("--notify-rehearse", default=None, help=argparse.SUPPRESS)
 
@@ -90,11 +96,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _wire_reporting(config: pytest.Config, state: RunState) -> None:
-    """Redacted Allure results, each exchange attached to its test, readable parameters (issue 5)."""
-    from conformance.reporting import evidence, terminal
+    """Redacted Allure results, each exchange attached to its test, readable parameters (issue 5); the
+    contract drift of every answer, failed only under --strict-contract (issue 12)."""
+    from conformance.reporting import drift, evidence, terminal
 
     evidence.install(config, state.recorder)
     terminal.install(config, state.recorder)
+    drift.install(config, state.recorder, strict=lambda: state.options().strict_contract)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -145,7 +153,8 @@ class RunState:
     def run_config(self) -> RunConfig:
         if self._run_config is None:
             get = self.config.getoption
-            flags = {name: get(f"--notify-{name.replace('_', '-')}") for name in _FLAGS}
+            # every setting but the report folder, which only the command writes
+            flags = {s.attribute: get(f"--notify-{s.name}") for s in settings.SETTINGS if s.name != "reports"}
             options, _ = options_from(flags, faults=tuple(get("--notify-fault")))
             try:
                 self._run_config = RunConfig.build(options, rehearsal_file=get("--notify-rehearse"))
@@ -244,20 +253,6 @@ class RunState:
 
 
 _STATE = pytest.StashKey[RunState]()
-#: the --notify-* options that are settings (conformance.settings), by attribute name
-_FLAGS = (
-    "env",
-    "base_url",
-    "token_url",
-    "max_examples",
-    "seed",
-    "test_patient",
-    "routing_plan",
-    "rate_limit",
-    "timeout",
-    "max_duration",
-    "max_creates",
-)
 
 
 @pytest.hookimpl(tryfirst=True)

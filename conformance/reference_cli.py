@@ -146,6 +146,10 @@ def serve_command(args: argparse.Namespace) -> ExitCode:
     from conformance.reference.oauth import generate_client, generate_special_clients, write_credentials_file
     from conformance.reference.server import RunningReference, serve
 
+    if args.mode == "receiver":
+        from conformance.reference.receiver import serve_command as serve_receiver
+
+        return serve_receiver(args)
     if args.list_faults:
         sys.stdout.write(list_faults())
         return ExitCode.OK

@@ -113,20 +113,29 @@ class _Throttled(Exception):
 class RetryingTransport(httpx.BaseTransport):
     """Sends each request through ``inner``, waiting out 429/425/503 answers as :class:`RetryPolicy` says.
 
-    A request with the ``NO_RETRY`` extension (a test about that very answer) is sent once.
+    A request with the ``no_retry`` extension is sent once; one with the ``judged`` extension (the
+    statuses a test provokes and judges itself) gets such an answer back at once, while a throttling
+    answer it did not ask for is still waited out.
     """
 
     def __init__(
-        self, inner: httpx.BaseTransport, policy: RetryPolicy, ledger: RetryLedger, no_retry: str
+        self,
+        inner: httpx.BaseTransport,
+        policy: RetryPolicy,
+        ledger: RetryLedger,
+        no_retry: str,
+        judged: str,
     ) -> None:
         self._inner = inner
         self._policy = policy
         self._ledger = ledger
         self._no_retry = no_retry
+        self._judged = judged
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if request.extensions.get(self._no_retry):
             return self._inner.handle_request(request)
+        judged: frozenset[int] = request.extensions.get(self._judged, frozenset())
         waits: list[Wait] = []
         budget = _Budget(self._policy, self._ledger)
 
@@ -152,9 +161,8 @@ class RetryingTransport(httpx.BaseTransport):
                     response = self._inner.handle_request(request)
                     request.extensions[WAITED] = tuple(wait.describe() for wait in waits)
                     wait_s = _wait_asked(response)
-                    if response.status_code in RETRYABLE and (
-                        wait_s is not None or response.status_code == 429
-                    ):
+                    throttled = response.status_code in RETRYABLE and response.status_code not in judged
+                    if throttled and (wait_s is not None or response.status_code == 429):
                         response.read()
                         raise _Throttled(response, wait_s)
                     return response

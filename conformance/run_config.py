@@ -53,5 +53,6 @@ def options_from(
         max_duration_s=values.get("max_duration"),
         max_creates=values.get("max_creates"),
         seed=values.get("seed"),
+        strict_contract=bool(values.get("strict_contract", False)),
     )
     return options, str(values.get("reports", "reports"))

@@ -14,16 +14,19 @@ import signal
 import sys
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
 import pytest
 
-from conformance import plan, plugin
+from conformance import plan, plugin, settings
 from conformance.environments import Options
 from conformance.errors import ConformanceError, ExitCode, Interrupted, NotAssessable, UsageError
 from conformance.outcome import RunRecord
-from conformance.reporting.metadata import RunFacts
+from conformance.reporting import changes
+from conformance.reporting.drift import DriftCollector
+from conformance.reporting.metadata import RunFacts, iso, now
 from conformance.reporting.publish import SessionFacts, publish
 from conformance.reporting.readiness import Readiness
 from conformance.reporting.summary import SummaryCollector
@@ -36,25 +39,9 @@ PROG = "notify-conformance"
 
 def options_from_args(args: argparse.Namespace) -> tuple[Options, Path]:
     """The run's options and report folder: flags, then NOTIFY_* variables, then the config file."""
-    flags = {name: getattr(args, name, None) for name in _SETTING_FLAGS}
+    flags = {setting.attribute: getattr(args, setting.attribute, None) for setting in settings.SETTINGS}
     options, reports = options_from(flags, faults=tuple(getattr(args, "fault", ())))
     return options, Path(reports)
-
-
-_SETTING_FLAGS = (
-    "env",
-    "base_url",
-    "token_url",
-    "reports",
-    "max_examples",
-    "seed",
-    "test_patient",
-    "routing_plan",
-    "rate_limit",
-    "timeout",
-    "max_duration",
-    "max_creates",
-)
 
 
 def pytest_args(args: argparse.Namespace, reports: Path) -> list[str]:
@@ -102,6 +89,8 @@ def notify_flags(options: Options) -> list[str]:
             argv += [flag, str(value)]
     for fault in options.faults:
         argv += ["--notify-fault", fault]
+    if options.strict_contract:
+        argv.append("--notify-strict-contract")
     return argv
 
 
@@ -131,6 +120,8 @@ def run(args: argparse.Namespace) -> ExitCode:
     run_config = RunConfig.build(options)  # validated and resolved once; nothing sent yet
     options = run_config.options
     prepare_reports(reports)
+    # the run to compare with, read before this run touches the folder (--clean-alluredir, outcomes.json)
+    baseline, no_baseline = changes.load_baseline(reports, getattr(args, "baseline", None))
     if getattr(args, "plan", False):
         return plan.print_plan(options, args, unreported_pytest_args(options, args))
     if options.env == "production-smoke":
@@ -140,12 +131,15 @@ def run(args: argparse.Namespace) -> ExitCode:
     collector = SummaryCollector()
     session_facts = SessionFacts(RunFacts(environment=options.env), record)
     digest = FailureDigest(take_over_terminal=True)
-    plugins: list[object] = [plugin, run_config, record, collector, session_facts, digest]
+    outcome_log = changes.OutcomeLog()
+    drift = DriftCollector(strict=options.strict_contract)
+    plugins: list[object] = [plugin, run_config, record, collector, session_facts, digest, outcome_log, drift]
     with _interrupts_stop_the_run(record):
         code = pytest.main(pytest_args(args, reports), plugins=plugins)
     exit_code = _exit_code(int(code), record)
     if exit_code != ExitCode.USAGE:  # a usage error ran nothing worth reporting; its one line says why
-        _write_reports(reports, session_facts.facts, collector, record, exit_code)
+        news = _News(baseline, no_baseline, outcome_log, drift, _selection(args, options))
+        _write_reports(reports, session_facts.facts, collector, record, exit_code, news)
     if record.stop is not None:
         sys.stderr.write(f"{PROG}: {_stop_line(record.stop)}\n")
     return exit_code
@@ -176,16 +170,57 @@ def _stop_line(stop: NotAssessable | ConformanceError) -> str:
     return f"{stop.label}: {stop}"
 
 
+@dataclass(frozen=True)
+class _News:
+    """What the run tells besides its verdict: the run it is compared with, its outcomes, its drift."""
+
+    baseline: changes.Baseline | None
+    no_baseline: str | None
+    outcomes: changes.OutcomeLog
+    drift: DriftCollector
+    selection: dict[str, object]
+
+
+def _selection(args: argparse.Namespace, options: Options) -> dict[str, object]:
+    return {
+        "keyword": getattr(args, "keyword", None),
+        "markers": getattr(args, "markers", None),
+        "faults": sorted(options.faults),
+        "strict_contract": options.strict_contract or None,
+    }
+
+
 def _write_reports(
-    reports: Path, facts: RunFacts, collector: SummaryCollector, record: RunRecord, exit_code: ExitCode
+    reports: Path,
+    facts: RunFacts,
+    collector: SummaryCollector,
+    record: RunRecord,
+    exit_code: ExitCode,
+    news: _News,
 ) -> None:
-    """The readiness summary on the terminal, then the report folder (metadata, HTML, manifest)."""
+    """The readiness summary on the terminal (the headline, then what changed since the last run), then
+    the report folder (metadata, outcomes and changes, drift, HTML, manifest)."""
     readiness = Readiness.from_run(collector, record)
-    sys.stdout.write(f"\n{readiness.headline()}\nConformance by area\n{readiness.table()}\n")
-    sys.stdout.flush()
     facts.exit_code = int(exit_code)
     facts.conduct = record.conduct
-    publish(reports, facts, readiness, out=sys.stdout, err=sys.stderr)
+    outcomes = news.outcomes.snapshot(
+        started_at=iso(facts.started_at),
+        finished_at=iso(facts.finished_at or now()),
+        environment=facts.environment,
+        headline=readiness.headline(),
+        drift=news.drift.keys(),
+        exercised=news.drift.exercised,
+        selection=news.selection,
+        stopped=record.stop is not None,
+    )
+    found = changes.compare(news.baseline, outcomes) if news.baseline is not None else None
+    readiness = readiness.with_news(found, news.drift)
+    sys.stdout.write(f"\n{readiness.terminal_summary()}\n")
+    if news.no_baseline:
+        sys.stdout.write(f"({news.no_baseline})\n")
+    sys.stdout.flush()
+    out, err = sys.stdout, sys.stderr
+    publish(reports, facts, readiness, out=out, err=err, outcomes=outcomes, no_baseline=news.no_baseline)
 
 
 def _exit_code(code: int, record: RunRecord) -> ExitCode:

@@ -53,6 +53,20 @@ def _whole(text: str | int) -> int:
     return value
 
 
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
+
+
+def _boolean(text: str | bool) -> bool:
+    """``true``/``false`` in a file; ``1``, ``true``, ``yes``, ``on`` (or the opposites) in a variable."""
+    if isinstance(text, bool):
+        return text
+    word = str(text).strip().lower()
+    if word in _TRUE | _FALSE:
+        return word in _TRUE
+    raise ValueError(f"expected true or false, got {text!r}")
+
+
 @dataclass(frozen=True)
 class Setting:
     """One setting: its name in the file (and, with dashes as underscores, in ``Options``), its
@@ -80,6 +94,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("timeout", "NOTIFY_TIMEOUT", parse_seconds),
     Setting("max-duration", "NOTIFY_MAX_DURATION", parse_seconds),
     Setting("max-creates", "NOTIFY_MAX_CREATES", _whole),
+    # undocumented members, headers, values and statuses fail the run instead of being reported as drift
+    Setting("strict-contract", "NOTIFY_STRICT_CONTRACT", _boolean),
 )
 _BY_NAME = {setting.name: setting for setting in SETTINGS}
 

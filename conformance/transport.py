@@ -40,6 +40,8 @@ MAX_FAILURES_IN_A_ROW = 3
 USER_AGENT = "notify-conformance"
 #: request extension: send once, never retry (a test about the 429/425/503 itself)
 NO_RETRY = "notify_no_retry"
+#: request extension: statuses the test judges itself, returned at once instead of waited out
+JUDGED = "notify_judged"
 
 
 class GuardedTransport(httpx.BaseTransport):
@@ -201,7 +203,7 @@ class Conduct:
         network = WatchedTransport(httpx.HTTPTransport(), self.health(target), self.traffic)
         paced = PacedTransport(network, self.pacer, self.traffic, self.clock)
         guarded = GuardedTransport(policy, paced)
-        return RetryingTransport(guarded, self.retry, self.retries, NO_RETRY)
+        return RetryingTransport(guarded, self.retry, self.retries, NO_RETRY, JUDGED)
 
 
 def auth_for(target: Target) -> SignedJWTAuth | None:

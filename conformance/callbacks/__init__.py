@@ -9,6 +9,7 @@ ops §1.1) and judges each answer by what the contract documents and what the se
 * :mod:`.payloads` builds callback bodies and serialises them as the sender does;
 * :mod:`.strategies` generates bodies from those schemas (hypothesis);
 * :mod:`.signing` computes the signature;
+* :mod:`.deliveries` says what one callback is and what happened when it was sent;
 * :mod:`.plan` is the list of checks: what each sends and expects;
 * :mod:`.rules` and :mod:`.checks` are the pure judgements, with stable codes (``CB-...``);
 * :mod:`.sender` sends one callback (httpx, only to the URLs given), :mod:`.runner` runs the plan

@@ -54,12 +54,16 @@ def check_retry_after(exchange: Exchange, now: datetime | None = None) -> list[V
     value = exchange.response_headers.get("retry-after")
     seconds = retry_after_seconds(value, now)
     if seconds is None:
-        shown = "absent" if value is None else repr(value)
+        carries = (
+            "no Retry-After"
+            if value is None
+            else f"Retry-After {value!r}, which is neither whole seconds nor an HTTP date"
+        )
         return [
             violation(
                 "CB-006",
-                f"the 429 carries Retry-After {shown}; the sender falls back to its own backoff and cannot "
-                "tell how long to wait",
+                f"the 429 carries {carries}: the sender cannot tell how long to wait and falls back to "
+                "its own backoff",
             )
         ]
     if seconds < 0:

@@ -9,6 +9,9 @@ from enum import Enum
 from conformance.callbacks.schema import Kind
 from conformance.exchange import Exchange
 
+#: how a genuine signature is made, as reports say it (the signature itself is never shown)
+GENUINE_NOTE = "HMAC-SHA256 of the body as sent, with the agreed key"
+
 
 class Expect(Enum):
     """What the receiver should answer (behaviour §5, ops §1.3)."""
@@ -53,7 +56,7 @@ class Delivery:
     headers: tuple[tuple[str, str], ...] = field(repr=False)
     expect: Expect = Expect.ACCEPT
     #: for a wrong signature: how it was made (shown in reports instead of the signature itself)
-    signature_note: str = "HMAC-SHA256 of the body as sent, with the agreed key"
+    signature_note: str = GENUINE_NOTE
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from conformance._version import __version__
 from conformance.callbacks.checks import shown_status
 from conformance.callbacks.deliveries import Attempt
 from conformance.callbacks.rules import RULES
-from conformance.callbacks.runner import CheckResult, Finding, RunResult
+from conformance.callbacks.delivery_run import CheckResult, Finding, RunResult
 from conformance.callbacks.signing import SIGNATURE_HEADER
 from conformance.checks import Severity
 from conformance.errors import ExitCode
@@ -107,7 +107,8 @@ def _cross_rows(run: RunResult) -> list[Row]:
             status = "deviates"
         else:
             status = "passed" if attempts else "not run"
-        rows.append(Row(name, len(judged), expects, status, Latency.of(a.latency_ms for a in judged), note))
+        answered = (attempt.latency_ms for attempt in judged if attempt.exchange is not None)
+        rows.append(Row(name, len(judged), expects, status, Latency.of(answered), note))
     return rows
 
 
@@ -116,7 +117,7 @@ def rows(run: RunResult) -> list[Row]:
         Row(
             result.check.name,
             len(result.attempts),
-            result.check.expects.split(";")[0].split(" (")[0],
+            " or ".join(sorted({delivery.expect.shown for delivery in result.check.deliveries})),
             result.status,
             Latency.of(result.latencies_ms),
         )
@@ -217,16 +218,22 @@ def summary(run: RunResult) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _listed(findings: Sequence[Finding]) -> list[str]:
+    lines = [_finding_line(finding) for finding in findings[:SHOWN_PER_CHECK]]
+    if len(findings) > SHOWN_PER_CHECK:
+        lines.append(f"    ... and {len(findings) - SHOWN_PER_CHECK} more (see the reports)")
+    return lines
+
+
 def _details(results: Sequence[CheckResult]) -> list[str]:
     lines: list[str] = []
     for result in results:
-        if not result.findings and not result.unassessed:
+        own = result.own_findings
+        if not own and not result.unassessed and not result.skipped:
             continue
         check = result.check
         lines.append(f"{check.name} ({result.status}): sends {check.sends}; expects {check.expects}")
-        lines += [_finding_line(finding) for finding in result.findings[:SHOWN_PER_CHECK]]
-        if len(result.findings) > SHOWN_PER_CHECK:
-            lines.append(f"    ... and {len(result.findings) - SHOWN_PER_CHECK} more (see the reports)")
+        lines += _listed(own)
         reasons: dict[str, int] = {}
         for _, reason in result.unassessed:
             reasons[reason] = reasons.get(reason, 0) + 1
@@ -236,6 +243,10 @@ def _details(results: Sequence[CheckResult]) -> list[str]:
                 f"    not sent: {len(result.skipped)} more callback(s) of this check, "
                 "after one got no answer in time"
             )
+    throttling = [f for result in results for f in result.findings if f not in result.own_findings]
+    if throttling:
+        lines.append("retry-after: the 429 answers, each waited out and the callback sent again")
+        lines += _listed(throttling)
     return lines
 
 
@@ -371,13 +382,25 @@ def report_document(run: RunResult) -> dict[str, Any]:
     }
 
 
+def _failure(case: ET.Element, findings: Sequence[Finding]) -> None:
+    errors = [finding for finding in findings if finding.violation.severity is Severity.ERROR]
+    if errors:
+        first = errors[0].violation
+        failure = ET.SubElement(case, "failure", message=redaction.redact(f"[{first.code}] {first.title}"))
+        failure.text = "\n".join(_finding_line(finding).strip() for finding in findings)
+
+
 def _junit(run: RunResult) -> ET.ElementTree[ET.Element]:
+    """One testcase per check and per row judged across every callback."""
     results = run.results
+    across = _cross_rows(run)
     suite = ET.Element(
         "testsuite",
         name="callbacks",
-        tests=str(len(results)),
-        failures=str(sum(result.failed for result in results)),
+        tests=str(len(results) + len(across)),
+        failures=str(
+            sum(result.failed for result in results) + sum(row.status == "failed" for row in across)
+        ),
         skipped=str(sum(result.status in ("inconclusive", "not run") for result in results)),
         time=f"{run.duration_s:.3f}",
         timestamp=run.started_at.isoformat(),
@@ -390,15 +413,8 @@ def _junit(run: RunResult) -> ET.ElementTree[ET.Element]:
             name=result.check.name,
             time=f"{sum(attempt.latency_ms for attempt in result.attempts) / 1000:.3f}",
         )
-        errors = [f for f in result.findings if f.violation.severity is Severity.ERROR]
-        if errors:
-            failure = ET.SubElement(
-                case,
-                "failure",
-                message=redaction.redact(f"[{errors[0].violation.code}] {errors[0].violation.title}"),
-            )
-            failure.text = "\n".join(_finding_line(finding).strip() for finding in result.findings)
-        elif result.status in ("inconclusive", "not run"):
+        _failure(case, result.own_findings)
+        if not result.failed and result.status in ("inconclusive", "not run"):
             ET.SubElement(
                 case, "skipped", message="; ".join(sorted({reason for _, reason in result.unassessed}))
             )
@@ -408,6 +424,12 @@ def _junit(run: RunResult) -> ET.ElementTree[ET.Element]:
             + "".join(f"\n{_finding_line(finding).strip()}" for finding in result.findings)
             + "".join(f"\n\n{exchange_text(attempt)}" for attempt in result.attempts)
         )
+    for row, (_, _, codes) in zip(across, CROSS_CUTTING, strict=True):
+        case = ET.SubElement(suite, "testcase", classname="callbacks.across", name=row.name, time="0")
+        _failure(case, [finding for finding in run.findings if finding.violation.code in codes])
+        ET.SubElement(
+            case, "system-out"
+        ).text = f"expects: {row.expects}; judged {row.sent} callbacks {row.note}"
     ET.indent(suite)
     return ET.ElementTree(suite)
 

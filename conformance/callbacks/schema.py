@@ -71,8 +71,3 @@ def example_document(kind: Kind) -> dict[str, Any]:
     """A fresh copy of the contract's example callback of this kind."""
     (example,) = _media(kind)["examples"].values()
     return cast(dict[str, Any], copy.deepcopy(example["value"]))
-
-
-def documented_statuses(kind: Kind) -> tuple[int, ...]:
-    """The answers the contract documents for a receiver: 202, 401, 403, 429."""
-    return tuple(sorted(int(code) for code in _operation(kind, load_spec())["responses"]))

@@ -55,10 +55,10 @@ def _problem(error: httpx.HTTPError, timeout_s: float) -> tuple[NoAnswer, str]:
     if isinstance(error, httpx.RemoteProtocolError):
         text = str(error)
         if "without sending" in text or "disconnected" in text.lower():
-            return NoAnswer.PROTOCOL, "closed the connection without an answer"
-        return NoAnswer.PROTOCOL, "answered something that is not HTTP"
+            return NoAnswer.PROTOCOL, "closed the connection without an HTTP answer (nothing, or not HTTP)"
+        return NoAnswer.PROTOCOL, f"answered something that is not HTTP ({text or 'unreadable'})"
     if isinstance(error, httpx.NetworkError):
-        return NoAnswer.PROTOCOL, f"broke the connection ({type(error).__name__})"
+        return NoAnswer.PROTOCOL, "closed the connection without an HTTP answer (reset)"
     return NoAnswer.PROTOCOL, f"gave no usable answer ({type(error).__name__})"
 
 

@@ -24,7 +24,7 @@ from conformance.properties import discrepancies
 from conformance.properties import schema as schema_loader
 from conformance.properties._schemathesis_adapter import operation_test
 from conformance.properties.schema import Mode
-from conformance.properties.schemathesis_checks import CUSTOM_CHECKS, builtin_checks
+from conformance.properties.schemathesis_checks import CUSTOM_CHECKS, builtin_checks, ignored_auth_through
 from conformance.spec import Spec
 from conformance.transport import auth_for
 
@@ -164,6 +164,8 @@ class PropertyRunner:
         self.seed = seed
         self.production = production
         self._schemas: dict[str, OpenApiSchema] = {}
+        # one per runner, so each operation's enforcement is confirmed once a run
+        self._ignored_auth = ignored_auth_through(self._send_probe)
         self._auth = auth_for(target)
 
     def schema(self, mode: Mode) -> OpenApiSchema:
@@ -176,11 +178,22 @@ class PropertyRunner:
             self._schemas[mode] = loaded
         return self._schemas[mode]
 
+    def _send_probe(self, case: Case, authorization: str | None) -> int:
+        """The case again, through the suite's client, with this Authorization header or none."""
+        request = _request(self.http, case, self.target.base_url)
+        request.headers.pop("Authorization", None)
+        if authorization is not None:
+            request.headers["Authorization"] = authorization
+        return self.http.send(request, auth=None).status_code
+
     def run(self, operation_id: str, mode: Mode) -> PropertyOutcome:
         loaded = self.schema(mode)
         operation = loaded.find_operation_by_id(operation_id)
         outcome = PropertyOutcome(operation_id, mode, self.seed)
         checks = builtin_checks(auth_enforced=self.target.auth_required, production=self.production)
+        extra = list(CUSTOM_CHECKS)
+        if self.target.auth_required and not self.production:
+            extra.append(self._ignored_auth)
 
         def test(case: Case) -> None:
             if case.meta is not None and case.meta.generation.mode.is_positive:
@@ -194,7 +207,7 @@ class PropertyRunner:
             outcome.cases += 1
             outcome.statuses[response.status_code] += 1
             try:
-                case.validate_response(response, checks=checks, additional_checks=list(CUSTOM_CHECKS))
+                case.validate_response(response, checks=checks, additional_checks=extra)
             except FailureGroup as group:
                 unexplained = outcome.set_aside_known(
                     group, operation_id, self.target, str(response.request.url), self.spec

@@ -3,11 +3,18 @@
 Domain knowledge the OpenAPI types cannot carry is added to a private copy of the contract as custom
 string formats (NHS numbers with a valid check digit, KSUIDs, ODS codes, routing plans that exist), each
 backed by a strategy from :mod:`conformance.properties.strategies`.
+
+The copy's answers are open: the API may add members to them without notice (behaviour ops §1.2), so
+``additionalProperties: false`` is lifted from every schema only answers use. Schemathesis still judges
+each answer's types, required members and values; an added member is contract drift, which
+:mod:`conformance.checks.drift` reports (and only ``--strict-contract`` fails), judged against the
+contract as written.
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from typing import Any, Literal
 
 import schemathesis
@@ -49,7 +56,75 @@ def property_document(spec: Spec) -> dict[str, Any]:
     schemas["OdsCode"]["format"] = FORMAT_ODS_CODE
     for name in ("CreateMessageAttributes", "CreateMessageBatchAttributes"):
         schemas[name]["properties"]["routingPlanId"] = {"type": "string", "format": FORMAT_ROUTING_PLAN}
+    open_answers(document)
     return document
+
+
+_SCHEMAS = "#/components/schemas/"
+_RESPONSES = "#/components/responses/"
+
+
+def open_answers(document: dict[str, Any]) -> list[str]:
+    """Lift ``additionalProperties: false`` from the answers' schemas, in place: the inline ones and
+    every component only answers use (a schema requests use too keeps it, so negative generation still
+    sends unknown members). Returns the components opened."""
+    components = document.get("components", {})
+    schemas, responses = components.get("schemas", {}), components.get("responses", {})
+    answer_roots: list[Any] = []
+    request_roots: list[Any] = [components.get("parameters", {})]
+    for item in document.get("paths", {}).values():
+        for operation in item.values() if isinstance(item, dict) else ():
+            if not isinstance(operation, dict):
+                continue
+            request_roots += [operation.get("requestBody"), operation.get("parameters")]
+            answer_roots += [r for r in (operation.get("responses") or {}).values() if isinstance(r, dict)]
+    request_only = _reachable(request_roots, schemas, responses)
+    opened = sorted(_reachable(answer_roots, schemas, responses) - request_only)
+    for node in [*answer_roots, *(schemas[name] for name in opened)]:
+        for schema in _inline(node, responses):
+            if schema.get("additionalProperties") is False:
+                del schema["additionalProperties"]
+    return opened
+
+
+def _reachable(roots: list[Any], schemas: dict[str, Any], responses: dict[str, Any]) -> set[str]:
+    """The component schemas ``roots`` refer to, directly or through other components."""
+    found: set[str] = set()
+    pending = list(roots)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith(_SCHEMAS):
+                name = ref.removeprefix(_SCHEMAS)
+                if name not in found and name in schemas:
+                    found.add(name)
+                    pending.append(schemas[name])
+            elif isinstance(ref, str) and ref.startswith(_RESPONSES):
+                pending.append(responses.get(ref.removeprefix(_RESPONSES)))
+            pending += [value for key, value in node.items() if key != "examples"]
+        elif isinstance(node, list):
+            pending += node
+    return found
+
+
+def _inline(node: Any, responses: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every object of ``node`` (following references to component responses, not to schemas)."""
+    seen: set[int] = set()
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, dict):
+            yield current
+            ref = current.get("$ref")
+            if isinstance(ref, str) and ref.startswith(_RESPONSES):
+                pending.append(responses.get(ref.removeprefix(_RESPONSES)))
+            pending += [value for key, value in current.items() if key != "examples"]
+        elif isinstance(current, list):
+            pending += current
 
 
 def load(spec: Spec, target: Target, *, mode: Mode, budget: Budget, seed: int) -> OpenApiSchema:

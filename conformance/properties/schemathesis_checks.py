@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import schemathesis
 from schemathesis.checks import not_a_server_error
+from schemathesis.openapi.checks import AuthScenario, IgnoredAuth
 from schemathesis.specs.openapi import checks as openapi_checks
 
 from conformance.checks import check_exchange
@@ -53,8 +54,9 @@ CUSTOM_CHECKS: tuple[CheckFunction, ...] = (notify_document_rules,)
 def builtin_checks(*, auth_enforced: bool, production: bool) -> list[CheckFunction]:
     """The schemathesis checks that fit an environment.
 
-    ``ignored_auth`` and the Authorization half of ``missing_required_header`` only make sense where auth
-    is enforced (not in sandbox); ``ignored_auth`` sends extra probe requests, so production never gets it.
+    Schemathesis's own ``ignored_auth`` sends its probes through its own transport, past the suite's
+    pacing, safety guard and counts; :func:`ignored_auth_through` does its job through the suite's client
+    instead (see :meth:`PropertyRunner.run`), where auth is enforced and never in production.
     """
     checks: list[CheckFunction] = [
         not_a_server_error,
@@ -67,6 +69,37 @@ def builtin_checks(*, auth_enforced: bool, production: bool) -> list[CheckFuncti
         openapi_checks.missing_required_header,
         openapi_checks.unsupported_method,
     ]
-    if auth_enforced and not production:
-        checks.append(openapi_checks.ignored_auth)
     return checks
+
+
+#: sends the case again with this Authorization header (None: without one) and returns the status
+ProbeSender = Callable[[Any, str | None], int]
+_INVALID_TOKEN = "Bearer notify-conformance-invalid-token"
+
+
+def ignored_auth_through(send_probe: ProbeSender) -> CheckFunction:
+    """``ignored_auth``'s question (does an operation that declares auth refuse a request without a
+    token, or with an invalid one?) asked through the suite's own client, once per operation a run."""
+    confirmed: set[str] = set()
+
+    def ignored_auth(ctx: Any, response: Any, case: Any) -> bool | None:
+        label = case.operation.label
+        # only a case that carried the run's own token and was accepted says anything about enforcement
+        carried_token = "authorization" in {name.lower() for name in (case.headers or {})}
+        if label in confirmed or not carried_token or not 200 <= response.status_code < 300:
+            return None
+        for scenario, header in ((AuthScenario.NO_AUTH, None), (AuthScenario.INVALID_AUTH, _INVALID_TOKEN)):
+            status = send_probe(case, header)
+            if status not in (401, 403):
+                what = "without authentication" if header is None else "with invalid authentication"
+                raise IgnoredAuth(
+                    operation=label,
+                    message=f"Expected 401 or 403, got {status} for `{label}` {what}",
+                    scenario=scenario,
+                    title=f"API accepts requests {what}",
+                )
+        confirmed.add(label)
+        return None
+
+    ignored_auth.__name__ = "ignored_auth"
+    return ignored_auth

@@ -25,18 +25,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import dataclasses
 import hashlib
 import hmac
 import json
 import os
 import secrets
+import socket
 import sys
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -241,7 +240,9 @@ class Received:
                     self._keys.popitem(last=False)
             return seen
 
-    def record(self, kind: str, content_type: str | None, size: int, document: dict[str, Any], seen: list[bool]) -> None:
+    def record(
+        self, kind: str, content_type: str | None, size: int, document: dict[str, Any], seen: list[bool]
+    ) -> None:
         duplicate = bool(seen) and all(seen)
         entry = {
             "kind": kind,
@@ -283,7 +284,10 @@ def _error(status: int, title: str, headers: dict[str, str] | None = None) -> Re
     return JSONResponse({"errors": [{"status": str(status), "title": title}]}, status, headers=headers)
 
 
-def build_app(config: ReceiverConfig, hooks: Hooks, received: Received) -> Starlette:
+def build_app(
+    config: ReceiverConfig, hooks: Hooks, received: Received, stopping: threading.Event
+) -> Starlette:
+    """The receiver's routes; ``stopping`` (set from any thread) cuts a deliberate delay short."""
     key = config.signing_key
 
     async def callback(request: Request) -> Response:
@@ -317,12 +321,13 @@ def build_app(config: ReceiverConfig, hooks: Hooks, received: Received) -> Starl
         if not hooks.order_ok(received.last_seen, document):
             return _error(409, "a later status of this message was received already")
         seen = received.seen_before(idempotency_keys(document))
-        if seen and all(seen) and hooks.duplicate_status != 202:
+        if seen and all(seen) and hooks.duplicate_status >= 300:
             return _error(hooks.duplicate_status, "duplicate")
         received.record(_KINDS[request.url.path], content_type, len(raw), document, seen)
         delay = hooks.delay_s(document)
-        if delay > 0:
-            await asyncio.sleep(delay)
+        deadline = time.monotonic() + delay
+        while time.monotonic() < deadline and not stopping.is_set():  # a stop ends the wait at once
+            await asyncio.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
         return Response(status_code=202)
 
     async def show_received(request: Request) -> Response:
@@ -344,10 +349,17 @@ class RunningReceiver:
     """A started receiver. Also a context manager that stops it on exit."""
 
     def __init__(
-        self, config: ReceiverConfig, server: uvicorn.Server, thread: threading.Thread, sock: Any, received: Received
+        self,
+        config: ReceiverConfig,
+        server: uvicorn.Server,
+        thread: threading.Thread,
+        sock: socket.socket,
+        received: Received,
+        stopping: threading.Event,
     ) -> None:
         self.config = config
         self.received = received
+        self._stopping = stopping
         self.port: int = sock.getsockname()[1]
         self.origin = f"http://{_url_host(config.host)}:{self.port}"
         self.message_status_url = self.origin + MESSAGE_STATUS_PATH
@@ -367,7 +379,8 @@ class RunningReceiver:
         return self.received.snapshot()
 
     def stop(self) -> None:
-        """Shut uvicorn down (handlers still running are cancelled after 1 s); safe to call twice."""
+        """Shut uvicorn down (a deliberately slow answer is cut short); safe to call twice."""
+        self._stopping.set()
         self._server.should_exit = True
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(_STOP_TIMEOUT_S)
@@ -394,7 +407,8 @@ def start(config: ReceiverConfig) -> RunningReceiver:
 
     check_known(config.faults)
     received = Received(config.keep, config.remember_keys)
-    app = build_app(config, hooks_for(config), received)
+    stopping = threading.Event()
+    app = build_app(config, hooks_for(config), received, stopping)
     server = uvicorn.Server(
         uvicorn.Config(
             app,
@@ -409,7 +423,9 @@ def start(config: ReceiverConfig) -> RunningReceiver:
         )
     )
     sock = _bind(config.host, config.port)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="notify-receiver", daemon=True)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="notify-receiver", daemon=True
+    )
     thread.start()
     deadline = time.monotonic() + _STARTUP_TIMEOUT_S
     while not server.started:
@@ -419,7 +435,7 @@ def start(config: ReceiverConfig) -> RunningReceiver:
             sock.close()
             raise RuntimeError(f"the reference receiver did not start on {config.host}:{config.port}")
         time.sleep(0.005)
-    return RunningReceiver(config, server, thread, sock, received)
+    return RunningReceiver(config, server, thread, sock, received, stopping)
 
 
 def serve(
@@ -443,7 +459,7 @@ def serve(
 
 
 def list_faults() -> str:
-    """One line per receiver fault: name, the behaviour it breaks, where documented, the checks that see it."""
+    """One line per receiver fault: name, what it breaks, where documented, the checks that catch it."""
     from conformance.reference.receiver_faults import FAULTS
 
     width = max(len(name) for name in FAULTS)
@@ -461,7 +477,9 @@ def _credentials(out: Path | None) -> tuple[str, str, bool]:
         return api_key, application_id, False
     if api_key or application_id:
         missing = APPLICATION_ID_VARIABLE if api_key else API_KEY_VARIABLE
-        raise UsageError(f"set {missing} as well, or neither (with --credentials-out, to have both generated)")
+        raise UsageError(
+            f"set {missing} as well, or neither (with --credentials-out, to have both generated)"
+        )
     if out is None:
         raise UsageError(
             f"set {API_KEY_VARIABLE} and {APPLICATION_ID_VARIABLE}, or give --credentials-out FILE to have "
@@ -547,7 +565,9 @@ def serve_command(args: argparse.Namespace) -> ExitCode:
             where = "generated and written to" if generated else "written to"
             lines.append(f"API key and application id {where} {out} (readable by you only)")
         else:
-            lines.append(f"API key and application id: from ${API_KEY_VARIABLE} and ${APPLICATION_ID_VARIABLE}")
+            lines.append(
+                f"API key and application id: from ${API_KEY_VARIABLE} and ${APPLICATION_ID_VARIABLE}"
+            )
         lines.append("press Ctrl-C to stop")
         sys.stdout.write("\n".join(lines) + "\n")
         sys.stdout.flush()
@@ -561,24 +581,3 @@ def serve_command(args: argparse.Namespace) -> ExitCode:
     except OSError as error:
         raise UsageError(f"cannot listen on {args.host}:{args.port}: {error.strerror or error}") from None
     return ExitCode.OK
-
-
-@contextlib.contextmanager
-def running_receiver(config: ReceiverConfig) -> Iterator[RunningReceiver]:
-    """``with running_receiver(config) as receiver:`` starts it in a thread and stops it afterwards."""
-    receiver = start(config)
-    try:
-        yield receiver
-    finally:
-        receiver.stop()
-
-
-__all__ = [
-    "ReceiverConfig",
-    "RunningReceiver",
-    "dataclasses",
-    "running_receiver",
-    "serve",
-    "serve_command",
-    "start",
-]

@@ -8,6 +8,11 @@ in one line; the Allure results and JUnit are written regardless.
 Privacy: the Allure templates can embed a Google Tag Manager script. We use the ``allure2`` plugin with
 ``ALLURE_NO_ANALYTICS=true``, strip any analytics script that still appears, add a Content-Security-Policy
 that lets the page load nothing from outside, and refuse to leave a page that references an external URL.
+
+Size and time: the CLI may take :data:`GENERATE_TIMEOUT_S` (then the run says so in one line and writes
+everything else), and after each build ``history.jsonl`` is cut to the last :data:`HISTORY_RUNS` runs, each
+line holding only what the trend and the per-test history read (see :func:`compact_history`). The limits
+are in :mod:`conformance.limits`.
 """
 
 from __future__ import annotations
@@ -21,13 +26,20 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from conformance import limits
+from conformance.reporting.scrubbing import redacted_json
 
 PINNED_DIR = Path(__file__).resolve().parent / "allure_cli"
 CACHE_SUBDIR = "notify-conformance"
 INSTALL_TIMEOUT_S = 900
-GENERATE_TIMEOUT_S = 900
-#: How many earlier runs the trend keeps when a report folder is reused (nightly CI); ~1 MB per full run.
-HISTORY_RUNS = 30
+GENERATE_TIMEOUT_S = limits.HTML_GENERATE_TIMEOUT_S
+#: How many runs the trend keeps when a report folder is reused (nightly CI), this one included.
+HISTORY_RUNS = limits.HISTORY_RUNS
+HISTORY_NAME = "history.jsonl"
+#: What each test's entry in a history line keeps: what the trend counts and the per-test history shows.
+_HISTORY_ITEM_KEYS = ("id", "historyId", "status", "environment", "start", "stop", "duration", "url")
 
 #: The page may run its own inline and embedded (data:) code and show embedded images; nothing else.
 CONTENT_SECURITY_POLICY = (
@@ -161,7 +173,7 @@ def allurerc(report_name: str) -> dict[str, object]:
     return {
         "name": "NHS Notify conformance",
         "output": "html",
-        "historyPath": "history.jsonl",
+        "historyPath": HISTORY_NAME,
         "historyLimit": HISTORY_RUNS,
         "plugins": {
             "allure2": {"options": {"reportName": report_name, "singleFile": True, "reportLanguage": "en"}}
@@ -197,8 +209,11 @@ def build(cli: AllureCli, reports: Path, report_name: str, environ: Mapping[str,
         )
     except subprocess.TimeoutExpired:
         raise HtmlUnavailable(
-            f"HTML report skipped: Allure did not finish in {GENERATE_TIMEOUT_S} s"
+            f"HTML report skipped: Allure did not finish in {GENERATE_TIMEOUT_S} s "
+            "(the results, JUnit and manifest are written)"
         ) from None
+    finally:
+        compact_history(reports / HISTORY_NAME)
     index = html_dir / "index.html"
     if done.returncode != 0 or not index.is_file():
         raise HtmlUnavailable(f"HTML report skipped: Allure failed: {_last_line(done.stderr or done.stdout)}")
@@ -209,6 +224,50 @@ def build(cli: AllureCli, reports: Path, report_name: str, environ: Mapping[str,
         raise HtmlUnavailable(f"HTML report withheld: the page would load {external[0]} from outside")
     index.write_text(page, encoding="utf-8")
     return index
+
+
+def compact_history(
+    path: Path, runs: int = HISTORY_RUNS, message_chars: int = limits.HISTORY_MESSAGE_CHARS
+) -> None:
+    """Keep the last ``runs`` lines of ``history.jsonl``, each test's entry cut to what Allure reads back.
+
+    Allure appends one line per build holding every test's labels, message and stack trace (about 1 MB
+    for a full run, far more for a failing one); the trend needs each test's status and the per-test
+    history its status, time and id. A line that is not JSON would stop every later build, so it goes.
+    Lines are written through the redaction layer like every other file.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return
+    points = []
+    for line in text.splitlines():
+        try:
+            point = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(point, dict):
+            points.append(_compact_point(point, message_chars))
+    kept = "".join(redacted_json(point) + "\n" for point in points[-runs:] if runs > 0)
+    if kept != text:
+        temporary = path.with_name(path.name + ".tmp")
+        temporary.write_text(kept, encoding="utf-8")
+        os.replace(temporary, path)
+
+
+def _compact_point(point: dict[str, Any], message_chars: int) -> dict[str, Any]:
+    results = point.get("testResults")
+    compact: dict[str, Any] = {}
+    for history_id, item in results.items() if isinstance(results, dict) else ():
+        if not isinstance(item, dict):
+            continue
+        entry = {key: item[key] for key in _HISTORY_ITEM_KEYS if item.get(key) not in (None, "")}
+        message = item.get("message")
+        if isinstance(message, str) and message:
+            cut = len(message) > message_chars
+            entry["message"] = message[: message_chars - 1] + "\u2026" if cut else message
+        compact[history_id] = entry
+    return {**point, "testResults": compact}
 
 
 def make_private(page: str) -> str:

@@ -1,31 +1,49 @@
 """Evidence in the Allure results while the suite runs: every HTTP exchange a test sends, attached to that
 test as a step with a readable request and response, and test parameters shown as a person names them.
 
-Limits keep the single-file HTML small enough to open: a test attaches its first
-:data:`ATTACHED_PER_TEST` exchanges and its last :data:`TAIL_PER_TEST` (where a failure usually is), with
-a note of how many were left out between; once the run has attached :data:`RUN_BUDGET_CHARS`, later
-exchanges appear as step titles only.
+How much is attached depends on how the test ended, so a failure keeps its evidence and a passing run stays
+small (the limits are in :mod:`conformance.limits`):
+
+- a test that failed (or errored, or was skipped after sending) attaches its first
+  :data:`~conformance.limits.FAILING_HEAD_EXCHANGES` exchanges and its last
+  :data:`~conformance.limits.FAILING_TAIL_EXCHANGES` (where a failure usually is) in full, as a Request
+  and a Response attachment each, with a note of how many came between;
+- a test that passed attaches its first :data:`~conformance.limits.PASSING_ATTACHED_EXCHANGES`
+  compactly (one attachment each, short previews, no curl line) and lists the next ones by title only;
+- once the run has attached :data:`~conformance.limits.RUN_ATTACHMENT_CHARS` (passing tests at most
+  :data:`~conformance.limits.RUN_PASSING_ATTACHMENT_CHARS` of it), later exchanges are titles only.
+
+Inside a test the exchanges are held until its outcome is known (a setup's until the end of the call), then
+written as steps in the order they were sent. An exchange outside any test phase is attached at once.
+
+The results writer is the redacting one (:mod:`conformance.reporting.scrubbing`), told to leave out
+fixtures that show nothing (no step, no attachment, no failure): allure-pytest writes one container file
+per fixture and parameter of every test, which made up half the files of a run and shows nothing a reader
+needs.
 """
 
 from __future__ import annotations
 
 import collections
+import copy
 import threading
 from collections.abc import Generator
 from typing import Any
 
 import allure
 import pytest
+from allure_commons import hookimpl
 
+from conformance import limits
 from conformance.environments import Target
 from conformance.exchange import Exchange
-from conformance.reporting.exchange_text import describe_exchange
-from conformance.reporting.scrubbing import install_redacting_writer
+from conformance.reporting.exchange_text import describe_compactly, describe_exchange
+from conformance.reporting.scrubbing import RedactingFileLogger, install_redacting_writer
 from conformance.transport import Recorder
 
-ATTACHED_PER_TEST = 20
-TAIL_PER_TEST = 5
-RUN_BUDGET_CHARS = 32 * 1024 * 1024
+ATTACHED_PER_TEST = limits.FAILING_HEAD_EXCHANGES
+TAIL_PER_TEST = limits.FAILING_TAIL_EXCHANGES
+RUN_BUDGET_CHARS = limits.RUN_ATTACHMENT_CHARS
 PLUGIN_NAME = "notify-conformance-evidence"
 
 
@@ -38,11 +56,20 @@ class ExchangeEvidence:
         per_test: int = ATTACHED_PER_TEST,
         tail: int = TAIL_PER_TEST,
         run_budget_chars: int = RUN_BUDGET_CHARS,
+        passing_attached: int = limits.PASSING_ATTACHED_EXCHANGES,
+        passing_listed: int = limits.PASSING_LISTED_EXCHANGES,
+        passing_budget_chars: int = limits.RUN_PASSING_ATTACHMENT_CHARS,
     ) -> None:
         self.per_test = per_test
         self.run_budget_chars = run_budget_chars
+        self.passing_attached = min(passing_attached, per_test)
+        self.passing_listed = min(passing_listed, per_test)
+        self.passing_budget_chars = passing_budget_chars
         self.attached_chars = 0
+        self.passing_chars = 0
+        self._deferring = False
         self._attached_in_test = 0
+        self._head: list[Exchange] = []
         self._held_back = 0
         self._tail: collections.deque[Exchange] = collections.deque(maxlen=tail)
 
@@ -51,14 +78,20 @@ class ExchangeEvidence:
         # Allure's bookkeeping of the current test is not thread-aware; the suite sends from the main thread
         if threading.current_thread() is not threading.main_thread():
             return
-        if self._attached_in_test < self.per_test:
+        if self._deferring:
+            if len(self._head) < self.per_test:
+                self._head.append(exchange)
+            else:
+                self._held_back += 1
+                self._tail.append(exchange)
+        elif self._attached_in_test < self.per_test:
             self._attached_in_test += 1
-            self._attach(exchange)
+            self._attach_in_full(exchange)
         else:
             self._held_back += 1
             self._tail.append(exchange)
 
-    def _attach(self, exchange: Exchange) -> None:
+    def _attach_in_full(self, exchange: Exchange) -> None:
         text = describe_exchange(exchange)
         with allure.step(text.title):
             if self.attached_chars + text.size > self.run_budget_chars:
@@ -67,42 +100,117 @@ class ExchangeEvidence:
             allure.attach(text.request, name="Request", attachment_type=allure.attachment_type.TEXT)
             allure.attach(text.response, name="Response", attachment_type=allure.attachment_type.TEXT)
 
-    def _flush(self) -> None:
-        """Attach the held-back tail, after a note of how many exchanges in between are not shown."""
-        left_out = self._held_back - len(self._tail)
-        if left_out > 0:
-            with allure.step(
-                f"\u2026 {left_out} more exchanges not attached (at most {self.per_test} per test)"
+    def _attach_compactly(self, exchange: Exchange) -> None:
+        text = describe_compactly(exchange)
+        with allure.step(text.title):
+            body = text.combined
+            if (
+                self.attached_chars + len(body) > self.run_budget_chars
+                or self.passing_chars + len(body) > self.passing_budget_chars
             ):
-                pass
-        while self._tail:
-            self._attach(self._tail.popleft())
+                return
+            self.attached_chars += len(body)
+            self.passing_chars += len(body)
+            allure.attach(body, name="Exchange", attachment_type=allure.attachment_type.TEXT)
+
+    def _flush(self, failed: bool = True) -> None:
+        """Write what is held: in full when the test ``failed``, else compactly (see the module)."""
+        head, self._head = self._head, []
+        tail = list(self._tail)
+        self._tail.clear()
+        held_back, self._held_back = self._held_back, 0
+        if failed:
+            for exchange in head:
+                self._attach_in_full(exchange)
+            left_out = held_back - len(tail)
+            if left_out > 0:
+                _note(f"\u2026 {left_out} more exchanges not attached (at most {self.per_test} per test)")
+            for exchange in tail:
+                self._attach_in_full(exchange)
+            return
+        listed = head[: self.passing_listed]
+        for index, exchange in enumerate(listed):
+            if index < self.passing_attached:
+                self._attach_compactly(exchange)
+            else:
+                _note(describe_compactly(exchange).title)
+        unlisted = len(head) - len(listed) + held_back
+        if unlisted > 0:
+            _note(
+                f"\u2026 {unlisted} more exchanges not listed "
+                f"(the test passed: at most {self.passing_listed} are listed)"
+            )
+
+    def _start_test(self) -> None:
+        self._head.clear()
+        self._tail.clear()
         self._held_back = 0
+        self._attached_in_test = 0
+        self._deferring = True
 
     # -- pytest hooks --------------------------------------------------------------------------------------
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
-        self._attached_in_test = 0
-        self._held_back = 0
-        self._tail.clear()
+        self._start_test()
         try:
             return (yield)
-        finally:
-            self._flush()
+        except BaseException:
+            self._flush(failed=True)  # the call will not run: the setup's evidence is all there is
+            raise
+        # a setup that went well is judged with its test: its exchanges wait for the end of the call
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
+        failed = True
         try:
-            return (yield)
+            outcome = yield
+            failed = False
+            return outcome
         finally:
-            self._flush()
+            self._flush(failed=failed)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, None, None]:
+        self._flush(failed=True)  # anything still held (a call that never ran) is shown in full
+        failed = True
         try:
-            return (yield)
+            outcome = yield
+            failed = False
+            return outcome
         finally:
-            self._flush()
+            self._flush(failed=failed)
+            self._deferring = False
+
+
+def _note(title: str) -> None:
+    """A step with nothing in it: a line in the test's execution."""
+    with allure.step(title):
+        pass
+
+
+def _shows_something(fixture: Any) -> bool:
+    """A fixture's before/after is worth a file when it has steps or attachments, or went wrong."""
+    details = getattr(fixture, "statusDetails", None)
+    return bool(
+        fixture.steps
+        or fixture.attachments
+        or fixture.status in ("failed", "broken")
+        or (details is not None and getattr(details, "message", None))
+    )
+
+
+class EvidenceWriter(RedactingFileLogger):
+    """The redacting results writer, leaving out the fixtures that show nothing (see the module)."""
+
+    @hookimpl  # type: ignore[untyped-decorator]
+    def report_container(self, container: Any) -> None:
+        befores = [fixture for fixture in container.befores if _shows_something(fixture)]
+        afters = [fixture for fixture in container.afters if _shows_something(fixture)]
+        if not befores and not afters:
+            return
+        kept = copy.copy(container)
+        kept.befores, kept.afters = befores, afters
+        super().report_container(kept)
 
 
 def readable_parameter(value: Any) -> str | None:
@@ -145,6 +253,9 @@ def install(config: pytest.Config, recorder: Recorder) -> None:
     """Wire the evidence into a pytest session. Results are redacted by the writer whenever Allure writes;
     exchanges and parameters are only prepared when it does (``--alluredir``)."""
     install_redacting_writer()
+    import allure_pytest.plugin
+
+    allure_pytest.plugin.AllureFileLogger = EvidenceWriter  # still the redacting writer, with fewer files
     if not config.getoption("allure_report_dir", None) or config.pluginmanager.has_plugin(PLUGIN_NAME):
         return
     evidence = ExchangeEvidence()

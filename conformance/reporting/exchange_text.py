@@ -1,8 +1,11 @@
 """One recorded HTTP exchange as text a person can read in the report: the request (method, URL, headers,
 body and a curl line that replays it) and the response (status, headers, body).
 
-Everything shown passes through :mod:`conformance.redaction` first, and bodies are cut to a preview, so a
-5 MB batch cannot swell the single-file HTML and a secret cannot reach the page.
+Everything shown passes through :mod:`conformance.redaction` first, and bodies are cut to a preview with a
+note of how much was cut, so a 5 MB batch cannot swell the single-file HTML and a secret cannot reach the
+page. A body is written once: a short request body is repeated in the curl line, a longer one is shown as
+sent and the curl line reads it from a file. The compact form (a passing test's evidence) has a smaller
+preview and no curl line. The sizes are in :mod:`conformance.limits`.
 """
 
 from __future__ import annotations
@@ -16,11 +19,13 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from conformance import redaction
+from conformance import limits, redaction
 from conformance.exchange import Exchange
 
 #: How much of a body the report shows (after pretty-printing); the rest is summarised in one line.
-BODY_PREVIEW_CHARS = 16 * 1024
+BODY_PREVIEW_CHARS = limits.BODY_PREVIEW_CHARS
+#: The same for the compact form.
+COMPACT_BODY_PREVIEW_CHARS = limits.COMPACT_BODY_PREVIEW_CHARS
 
 #: How far past the cut a long body is redacted: far more than any secret is long.
 _REDACTION_MARGIN = 64 * 1024
@@ -42,33 +47,46 @@ class ExchangeText:
     def size(self) -> int:
         return len(self.request) + len(self.response)
 
+    @property
+    def combined(self) -> str:
+        """Request and response as one text (the compact form's single attachment)."""
+        return f"{self.request}\n\n{self.response}"
 
-def describe_exchange(exchange: Exchange, preview_chars: int = BODY_PREVIEW_CHARS) -> ExchangeText:
-    """Readable, redacted, size-capped text for ``exchange``."""
+
+def describe_exchange(
+    exchange: Exchange, preview_chars: int = BODY_PREVIEW_CHARS, *, replay: bool = True
+) -> ExchangeText:
+    """Readable, redacted, size-capped text for ``exchange``; ``replay`` adds the curl line."""
     request_headers = redaction.redact_headers(_as_sent(exchange.request_headers))
     response_headers = redaction.redact_headers(_as_sent(exchange.response_headers))
     url = redaction.redact(exchange.url)
     request_body = _Body.of(
-        exchange.request_body, exchange.request_headers.get("content-type", ""), preview_chars
+        exchange.request_body,
+        exchange.request_headers.get("content-type", ""),
+        preview_chars,
+        curl_chars=limits.CURL_INLINE_BODY_CHARS if replay else None,
     )
     response_body = _Body.of(
         exchange.response_body, exchange.response_headers.get("content-type", ""), preview_chars
     )
     request_head = "\n".join([f"{exchange.method} {url}", *_header_lines(request_headers)])
-    request = "\n".join(
-        [
-            request_head,
-            "",
-            request_body.shown,
+    lines = [request_head, "", request_body.shown]
+    if replay:
+        lines += [
             "",
             "Replay with curl" + (_TOKEN_HINT if redaction.MARKER in request_head else "") + ":",
             _curl(exchange.method, url, request_headers, request_body),
         ]
-    )
+    request = "\n".join(lines)
     status_line = f"HTTP {exchange.status} {_reason(exchange.status)}".rstrip()
     waited = [f"Waited out first: {line}" for line in exchange.waited]
     response = "\n".join([*waited, status_line, *_header_lines(response_headers), "", response_body.shown])
     return ExchangeText(title=_title(exchange, url), request=request, response=response)
+
+
+def describe_compactly(exchange: Exchange) -> ExchangeText:
+    """The compact form, for a test that passed: short body previews and no curl line."""
+    return describe_exchange(exchange, COMPACT_BODY_PREVIEW_CHARS, replay=False)
 
 
 def _title(exchange: Exchange, url: str) -> str:
@@ -101,13 +119,19 @@ def _header_lines(headers: list[tuple[str, str]]) -> list[str]:
 
 @dataclass(frozen=True)
 class _Body:
-    """A body as the report shows it; ``replayable`` is the exact redacted text when it is short enough."""
+    """A body as the report shows it.
+
+    ``replayable`` is the exact redacted text when the curl line should repeat it, ``""`` when there is no
+    body, and None when it cannot (binary, cut, or long); ``as_sent`` says ``shown`` is exactly that text.
+    """
 
     shown: str
     replayable: str | None
+    as_sent: bool = False
 
     @classmethod
-    def of(cls, raw: bytes, content_type: str, preview_chars: int) -> _Body:
+    def of(cls, raw: bytes, content_type: str, preview_chars: int, curl_chars: int | None = None) -> _Body:
+        """``curl_chars`` None: no curl line repeats the body, so JSON is indented whenever it fits."""
         if not raw:
             return cls("(no body)", "")
         size = f"{len(raw):,} bytes, sha256 {hashlib.sha256(raw).hexdigest()}"
@@ -119,12 +143,22 @@ class _Body:
         # the rest of a huge body is never shown, so it is not redacted (a 5 MB batch would take a second)
         whole = len(text) <= preview_chars + _REDACTION_MARGIN
         exact = redaction.redact(text if whole else text[: preview_chars + _REDACTION_MARGIN])
-        replayable = exact if whole and len(exact) <= preview_chars else None
-        shown = _pretty(exact, content_type) if replayable is not None else exact
+        fits = whole and len(exact) <= preview_chars
+        if fits and (curl_chars is None or len(exact) <= curl_chars):
+            # short: indented to read, and (with a curl line) repeated there exactly as sent
+            replayable = exact if curl_chars is not None else None
+            shown, as_sent = _pretty(exact, content_type), False
+        elif fits:
+            # long enough that repeating it in the curl line would double it: shown once, as sent
+            replayable, shown, as_sent = None, exact, True
+        else:
+            replayable, shown, as_sent = None, exact, False
         if len(shown) <= preview_chars:
-            return cls(shown, replayable)
-        note = f"\n\u2026 [cut here for the report; the whole body is {size}]"
-        return cls(shown[:preview_chars] + note, replayable)
+            return cls(shown, replayable, as_sent)
+        total = len(shown) if whole else len(text)
+        cut = total - preview_chars
+        note = f"\n\u2026 [{cut:,} more characters cut here for the report; the whole body is {size}]"
+        return cls(shown[:preview_chars] + note, replayable, False)
 
 
 def _pretty(text: str, content_type: str) -> str:
@@ -149,6 +183,8 @@ def _curl(method: str, url: str, headers: list[tuple[str, str]], body: _Body) ->
     ]
     if body.replayable:
         parts.append(f"--data-raw {shlex.quote(body.replayable)}")
+    elif body.as_sent:
+        parts.append("--data-binary @body  # the body above, exactly as sent: save it to a file named body")
     elif body.replayable is None:
         parts.append("--data-binary @body  # the body is too large or not text: save it to a file named body")
     return " \\\n  ".join(parts)

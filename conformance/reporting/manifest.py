@@ -1,5 +1,10 @@
 """The evidence manifest (``reports/manifest.json``): what was run, against what, when, and the sha256 of
 every file the run left in the report folder, so an auditor can tell later that nothing was changed.
+
+Its size is bounded by one run's files, however many runs share the folder (``allure-results/`` is
+emptied by each run, ``history.jsonl`` keeps a fixed number of runs): the facts are indented to read, and
+the artefacts are listed one compact line each. ``allure_results`` adds one sha256 over the whole results
+folder (each file's path and sha256, in path order), to check it at once.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from conformance.reporting.metadata import RunFacts, iso, now
 from conformance.reporting.readiness import Readiness
 
 MANIFEST_NAME = "manifest.json"
+RESULTS_DIR = "allure-results"
 
 
 def sha256_file(path: Path) -> str:
@@ -34,7 +40,24 @@ def artefacts(reports: Path) -> list[dict[str, Any]]:
     return entries
 
 
+def tree_digest(entries: list[dict[str, Any]], under: str) -> dict[str, Any]:
+    """Files, bytes and one sha256 over the entries below ``under``: sha256 of ``"<sha256>  <path>\\n"``
+    per file in path order (the lines ``sha256sum`` prints, paths relative to the report folder)."""
+    prefix = under.rstrip("/") + "/"
+    inside = sorted((e for e in entries if e["path"].startswith(prefix)), key=lambda e: e["path"])
+    digest = hashlib.sha256()
+    for entry in inside:
+        digest.update(f"{entry['sha256']}  {entry['path']}\n".encode())
+    return {
+        "path": prefix,
+        "files": len(inside),
+        "bytes": sum(e["bytes"] for e in inside),
+        "sha256": digest.hexdigest(),
+    }
+
+
 def build_manifest(reports: Path, facts: RunFacts, readiness: Readiness, html: Path | None) -> dict[str, Any]:
+    listed = artefacts(reports)
     return {
         "manifest_version": 1,
         "suite": {"name": "notify-conformance", "version": facts.as_dict()["suite_version"]},
@@ -42,12 +65,27 @@ def build_manifest(reports: Path, facts: RunFacts, readiness: Readiness, html: P
         "readiness": readiness.as_dict(),
         "html_report": html.relative_to(reports.resolve()).as_posix() if html is not None else None,
         "generated_at": iso(now()),
-        "artefacts": artefacts(reports),
+        "allure_results": tree_digest(listed, RESULTS_DIR),
+        "artefacts": listed,
     }
+
+
+def manifest_text(document: dict[str, Any]) -> str:
+    """``document`` as JSON: indented, except the artefacts (last), which take one compact line each."""
+    rest = {key: value for key, value in document.items() if key != "artefacts"}
+    head = json.dumps(rest, indent=2, ensure_ascii=False)
+    if "artefacts" not in document:
+        return head + "\n"
+    entries = document["artefacts"]
+    lines = ",\n".join("    " + json.dumps(e, ensure_ascii=False, separators=(",", ":")) for e in entries)
+    listing = f"[\n{lines}\n  ]" if entries else "[]"
+    opening = head[: head.rindex("}")].rstrip()
+    separator = "," if rest else ""
+    return f'{opening}{separator}\n  "artefacts": {listing}\n}}\n'
 
 
 def write_manifest(reports: Path, facts: RunFacts, readiness: Readiness, html: Path | None) -> Path:
     path = reports / MANIFEST_NAME
     document = build_manifest(reports, facts, readiness, html)
-    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_text(manifest_text(document), encoding="utf-8")
     return path

@@ -1,7 +1,9 @@
 """Turn a finished pytest session into the report folder people and CI read:
 
-1. the run's metadata into the Allure results (environment with the readiness table, categories,
-   executor in CI) and ``readiness.md``;
+1. the run's metadata into the Allure results (environment with what changed since the last run and the
+   readiness table, categories, executor in CI), ``readiness.md``, and the files the next run and
+   machines read: ``outcomes.json`` (this run, for the next one to compare with), ``changes.json`` and
+   ``drift.json``;
 2. every text file of the folder through the redaction layer (belt and braces: the writer already
    redacted what it wrote);
 3. the single-file HTML (skipped with one line when Node.js/npm are missing; nothing else depends on it);
@@ -20,6 +22,7 @@ import pytest
 from conformance._resources import behaviour_doc
 from conformance.outcome import RunRecord
 from conformance.reporting import allure_html, metadata
+from conformance.reporting.changes import RunOutcomes, write_changes
 from conformance.reporting.manifest import write_manifest
 from conformance.reporting.readiness import Readiness
 from conformance.reporting.scrubbing import scrub_tree
@@ -53,9 +56,20 @@ class Published:
 
 
 def publish(
-    reports: Path, facts: metadata.RunFacts, readiness: Readiness, out: TextIO, err: TextIO
+    reports: Path,
+    facts: metadata.RunFacts,
+    readiness: Readiness,
+    out: TextIO,
+    err: TextIO,
+    *,
+    outcomes: RunOutcomes | None = None,
+    no_baseline: str | None = None,
 ) -> Published:
-    """Write everything after the tests; problems with the HTML are one line on ``err``, never an error."""
+    """Write everything after the tests; problems with the HTML are one line on ``err``, never an error.
+
+    ``outcomes`` is this run for the next one to compare with (``outcomes.json``); ``no_baseline`` says
+    why ``changes.json`` compares with nothing, when it does not.
+    """
     if facts.finished_at is None:
         facts.finished_at = metadata.now()
     results = reports / "allure-results"
@@ -63,10 +77,15 @@ def publish(
     _write_metadata(results, facts, readiness)
     readiness_file = reports / "readiness.md"
     readiness_file.write_text(readiness.markdown(), encoding="utf-8")
+    if outcomes is not None:
+        outcomes.write(reports)
+        write_changes(reports, readiness.changes, no_baseline)
+    if readiness.drift is not None:
+        readiness.drift.write(reports)
     # the report's links to the behaviour each test proves point here (see conformance.citations)
     shutil.copyfile(behaviour_doc(), reports / "behaviour.md")
     scrub_tree(reports, skip=("html",))
-    html = _build_html(reports, readiness.headline(), err)
+    html = _build_html(reports, readiness.report_name(), err)
     manifest = write_manifest(reports, facts, readiness, html)
     written = [str(reports / "html" / "index.html")] if html is not None else []
     written += [str(reports / "junit.xml"), str(results), str(manifest)]
@@ -81,7 +100,7 @@ def _write_metadata(results: Path, facts: metadata.RunFacts, readiness: Readines
         results, metadata.environment_entries(facts, readiness.panel_rows(), cli_version)
     )
     metadata.write_categories(results)
-    executor = metadata.ci_executor(report_name=readiness.headline())
+    executor = metadata.ci_executor(report_name=readiness.report_name())
     if executor is not None:
         metadata.write_executor(results, executor)
 

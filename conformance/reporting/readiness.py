@@ -6,18 +6,27 @@ The run is READY only when every area of the suite passed; a run that left areas
 profile that skips them) or could not assess some tests is INCOMPLETE, and a run that stopped early (the
 token endpoint refused the client, the target stopped answering, time ran out, Ctrl-C) is NOT ASSESSED:
 none of these can be mistaken for a verdict about the API.
+
+Two kinds of news travel with the verdict without changing it: what changed since the last run
+(:mod:`conformance.reporting.changes`) and the contract drift the run saw
+(:mod:`conformance.reporting.drift`). The changes line comes right after the headline everywhere: on the
+terminal, at the top of ``readiness.md``, in the HTML report's name and the first rows of its first panel.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Literal
 
 from conformance.areas import AREAS
 from conformance.errors import ConformanceError, NotAssessable
 from conformance.outcome import RunRecord
 from conformance.reporting.summary import AreaCounts, SummaryCollector
+
+if TYPE_CHECKING:
+    from conformance.reporting.changes import Changes
+    from conformance.reporting.drift import DriftCollector
 
 Verdict = Literal["PASS", "FAIL", "INCONCLUSIVE", "INCOMPLETE", "NOT RUN"]
 Overall = Literal["READY", "NOT READY", "INCOMPLETE", "NOT ASSESSED"]
@@ -53,6 +62,10 @@ class Readiness:
     areas: tuple[AreaResult, ...]
     #: why the run stopped before its end, if it did (then nothing here is a verdict)
     stopped: NotAssessable | ConformanceError | None = None
+    #: how the run differs from the last one (None: no earlier run to compare with)
+    changes: Changes | None = None
+    #: what the answers carried that the contract does not document (None: not collected)
+    drift: DriftCollector | None = None
 
     @classmethod
     def from_counts(
@@ -74,6 +87,10 @@ class Readiness:
         """The counts, the tests the run never reached, and why it stopped."""
         collector.add_not_run(record.not_run_by_area(collector.ran()))
         return cls.from_counts(collector.ordered(), record.stop)
+
+    def with_news(self, changes: Changes | None, drift: DriftCollector | None) -> Readiness:
+        """The same verdict, with the changes since the last run and the run's drift to tell."""
+        return replace(self, changes=changes, drift=drift)
 
     @property
     def overall(self) -> Overall:
@@ -117,15 +134,41 @@ class Readiness:
             why = f"all {total} areas passed"
         return f"Onboarding readiness: {self.overall} - {why}"
 
+    def report_name(self) -> str:
+        """The HTML report's name, on its first page: the headline, then what changed since the last run."""
+        if self.changes is None:
+            return self.headline()
+        return f"{self.headline()}. {self.changes.summary()}"
+
+    def drift_line(self) -> str:
+        """``3 undocumented things in the answers (not failures; ...)``, or '' when there is none."""
+        if self.drift is None or not self.drift.entries:
+            return ""
+        return self.drift.describe()
+
+    def terminal_summary(self) -> str:
+        """What the command prints after the tests: the headline, what changed, the table, the drift."""
+        lines = [self.headline()]
+        if self.changes is not None:
+            lines += self.changes.terminal_lines()
+        lines += ["Conformance by area", self.table()]
+        if self.drift is not None:
+            lines += self.drift.terminal_lines()
+        return "\n".join(lines)
+
     def panel_rows(self) -> list[tuple[str, str]]:
-        """Rows for the report's first panel: the lists a reader needs, then each area's counts."""
-        rows = [("Run stopped", self.stop_reason)] if self.stopped is not None else []
+        """Rows for the report's first panel: what changed, the lists a reader needs, the drift, then each
+        area's counts."""
+        rows = self.changes.panel_rows() if self.changes is not None else []
+        rows += [("Run stopped", self.stop_reason)] if self.stopped is not None else []
         rows += [
             ("Areas failed", ", ".join(self._named("FAIL")) or "none"),
             ("Areas inconclusive", ", ".join(self._named("INCONCLUSIVE")) or "none"),
             ("Areas passed", ", ".join(self._named("PASS")) or "none"),
             ("Areas not run", ", ".join(self._named("NOT RUN")) or "none"),
         ]
+        if self.drift_line():
+            rows.append(("Contract drift", self.drift_line()))
         return rows + [(f"Area: {a.name}", a.describe()) for a in self.areas]
 
     def _total(self) -> AreaCounts:
@@ -165,15 +208,28 @@ class Readiness:
             for a in self.areas
         ]
         stopped = [f"**Run stopped early - {self.stop_reason}.** Nothing below is a verdict.", ""]
+        changes = [f"**{self.changes.summary()}**", ""] if self.changes is not None else []
+        drift = [f"Contract drift: {self.drift_line()} (see below).", ""] if self.drift_line() else []
+        sections = [
+            part
+            for part in (
+                self.changes.markdown() if self.changes is not None else "",
+                self.drift.markdown() if self.drift is not None else "",
+            )
+            if part
+        ]
         return "\n".join(
             [
                 f"# {self.headline()}",
                 "",
+                *changes,
+                *drift,
                 *(stopped if self.stopped is not None else []),
                 "| area | result | passed | failed | skipped | not assessed | not run |",
                 "|---|---|---|---|---|---|---|",
                 *rows,
                 "",
+                *sections,
             ]
         )
 
@@ -182,6 +238,8 @@ class Readiness:
             "overall": self.overall,
             "headline": self.headline(),
             "stopped": self.stop_reason or None,
+            "changes": self.changes.summary() if self.changes is not None else None,
+            "drift": len(self.drift.entries) if self.drift is not None else None,
             "areas": [
                 {
                     "area": a.name,

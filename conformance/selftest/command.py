@@ -65,14 +65,14 @@ def selftest(
     if quick:
         clean_areas = tuple(sorted({area for fault in chosen for area in fault.areas}))
 
-    def job(name: str, with_faults: tuple[str, ...], areas: tuple[str, ...]) -> Job:
+    def job(name: str, with_faults: tuple[str, ...], areas: tuple[str, ...], strict: bool = False) -> Job:
         log = str((logs / f"{name.replace(' ', '-')}.log").resolve())
-        return Job(
-            name, with_faults, areas, max_examples, seed, log, first_failure_only=quick and bool(with_faults)
-        )
+        first_only = quick and bool(with_faults)
+        return Job(name, with_faults, areas, max_examples, seed, log, first_only, strict_contract=strict)
 
     jobs = [job(CLEAN, (), clean_areas)]  # first: it is the longest
-    jobs += [job(f.name, (f.name,), f.areas if quick else ()) for f in chosen]
+    # a drift entry (strict_contract) is caught only by a --strict-contract run; the clean run is not one
+    jobs += [job(f.name, (f.name,), f.areas if quick else (), f.strict_contract) for f in chosen]
 
     def progress(result: JobResult, done: int, total: int) -> None:
         if result.error:

@@ -28,6 +28,8 @@ class Job:
     first_failure_only: bool = False
     #: seconds earlier runs took per slow test; with ``first_failure_only`` they run last
     slow: dict[str, float] = field(default_factory=dict)
+    #: run with ``--strict-contract``: for a drift entry of the bank, which only a strict run fails
+    strict_contract: bool = False
 
     def to_json(self) -> str:
         return _json_line(asdict(self))

@@ -3,7 +3,9 @@ operations the same way.
 
 The operations (ids, methods, path templates, documented statuses) and the known discrepancies (ids and
 what each says) come from the contract (:mod:`conformance.spec`); this module adds only what the suite
-sends: a concrete, well-formed request for each operation.
+sends: a concrete, well-formed request for each operation, the area that judges each operation's own
+answers (so one test can hold cases of several operations, each in its operation's area), and the two
+creates as tests that edit a body see them (:class:`Create`: where a message's members are).
 
 Errors are judged by the checks catalogue (the API team's own assertion contract: exact error object,
 ids ending .0, .1, ...), never by ad-hoc comparisons in a test module; failure messages name the
@@ -12,6 +14,8 @@ exchange with every secret redacted.
 
 from __future__ import annotations
 
+import re
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,15 +26,15 @@ import allure
 import httpx
 import pytest
 
-from conformance import redaction
+from conformance import limits, redaction
 from conformance.checks import assert_no_violations, catalogue
 from conformance.client import ApiClient
 from conformance.environments import Environment, Target
 from conformance.exchange import Exchange
 from conformance.spec import Operation, OperationId, load_spec, named_operations
 from conformance.suite import _bodies
+from conformance.suite._labels import Labeller, case, for_module
 
-JSONAPI = "application/vnd.api+json"
 PLAIN_JSON = "application/json"
 #: The Cache-Control value the gateway puts on every response.
 NO_CACHE = "no-cache, no-store, must-revalidate"
@@ -47,7 +51,7 @@ KNOWN_ODS_CODE = "X26"
 def describe(response: httpx.Response) -> str:
     """One line naming the exchange, for assertion messages (secrets redacted, body shortened)."""
     request = response.request
-    body = response.content[:600].decode("utf-8", "replace")
+    body = response.content[: limits.FAILURE_BODY_BYTES].decode("utf-8", "replace")
     return redaction.redact(f"{request.method} {request.url} -> {response.status_code} {body!r}")
 
 
@@ -74,6 +78,21 @@ def expect_errors(response: httpx.Response, status: int, expected: Sequence[Mapp
     exchange = Exchange.from_httpx(response)
     wanted: Mapping[str, Any] | Sequence[Mapping[str, Any]] = expected[0] if len(expected) == 1 else expected
     assert_no_violations(catalogue.check_error_response(exchange, status, wanted), exchange)
+
+
+#: RFC 9110 §10.2.3 delay-seconds: a whole number of seconds.
+DELAY_SECONDS = re.compile(r"[0-9]+")
+
+
+def expect_retry_after(response: httpx.Response, expected: str | None) -> None:
+    """Assert Retry-After is there, a whole number of seconds (not a date, not words), and ``expected``
+    (None: the header is not judged)."""
+    if expected is None:
+        return
+    got = response.headers.get("Retry-After")
+    assert got is not None, f"a {response.status_code} must carry Retry-After: {describe(response)}"
+    assert DELAY_SECONDS.fullmatch(got), f"Retry-After should be a whole number of seconds, got {got!r}"
+    assert got == expected, f"Retry-After should be {expected}, got {got!r}: {describe(response)}"
 
 
 #: Ids of the contract's ``x-known-discrepancies`` (specs/notify-api.yaml) that suite tests give evidence for.
@@ -133,6 +152,15 @@ def recipient_nhs_number(environment: Environment) -> str:
     return environment.safety.test_patient or _bodies.VALID_NHS_NUMBER
 
 
+#: Each operation's own area (the one whose tests judge its answers) and its anchor in the NHS documentation.
+_OPERATION_AREAS: dict[str, tuple[str, str]] = {
+    OperationId.CREATE_MESSAGE: ("messages", "post-/v1/messages"),
+    OperationId.CREATE_MESSAGE_BATCH: ("batches", "post-/v1/message-batches"),
+    OperationId.GET_MESSAGE: ("get message", "get-/v1/messages/-messageId-"),
+    OperationId.GET_NHSAPP_ACCOUNT_DETAILS: ("NHS App accounts", "get-/channels/nhsapp/accounts"),
+}
+
+
 @dataclass(frozen=True)
 class OperationRequest:
     """A well-formed request for one operation of the contract, with a concrete path.
@@ -163,6 +191,16 @@ class OperationRequest:
     @property
     def method(self) -> str:
         return self.operation.method
+
+    @property
+    def area(self) -> str:
+        """The requirement area whose tests judge this operation's own answers."""
+        return _OPERATION_AREAS[self.id][0]
+
+    @property
+    def section(self) -> str:
+        """The operation's anchor in the NHS documentation."""
+        return _OPERATION_AREAS[self.id][1]
 
     def body(self, target: Target, environment: Environment) -> dict[str, Any] | None:
         """A valid request body for a create, addressed so the production guard lets it through."""
@@ -206,6 +244,32 @@ def operation_id(operation: OperationRequest) -> str:
     return operation.id
 
 
+#: ``operation`` parametrised over every operation, the creates marked ``writes`` (a refused create is
+#: still sent as a create), for a test of one area that every operation must pass.
+every_operation = pytest.mark.parametrize(
+    "operation",
+    [
+        pytest.param(op, id=op.id, marks=pytest.mark.writes if op in CREATE_OPERATIONS else ())
+        for op in ALL_OPERATIONS
+    ],
+)
+
+
+def operation_labels(operation: OperationRequest) -> Labeller:
+    """The labels of a module about ``operation``: its area, its feature and its NHS documentation."""
+    return for_module(area=operation.area, feature=operation.label, section=operation.section)
+
+
+def operation_case(
+    operation: OperationRequest, *values: object, id: str, section: str | None = None
+) -> pytest.ParameterSet:
+    """One case of a test whose cases span operations (a test labelled with neither area nor feature):
+    ``values``, filed under ``operation``'s area and feature and linked to ``section`` (default: the
+    operation's own) of the NHS documentation."""
+    anchor = operation.section if section is None else section
+    return case(*values, id=id, area=operation.area, feature=operation.label, section=anchor)
+
+
 def send(
     api: ApiClient,
     operation: OperationRequest,
@@ -226,6 +290,71 @@ def send(
     if operation.params and "params" not in kwargs:
         kwargs["params"] = operation.params
     return api.request(method or operation.method, operation.path, **kwargs)
+
+
+# ------------------------------------------------------------------------------------------------------
+# The two creates as body-level tests see them: where a message's members are in the body
+
+#: How long to wait before replaying a request the API said is still being processed (upstream waits 5 s).
+REPLAY_PAUSE_S = 5.0
+
+
+@dataclass(frozen=True)
+class Create:
+    """A create operation for tests that edit its body: a message's members sit at ``/data/attributes``
+    in a message and at ``/data/attributes/messages/{index}`` in a batch."""
+
+    #: the prefix of its cases' ids
+    name: str
+    request: OperationRequest
+    #: where message ``{index}`` of a body keeps its members (a message's own, whatever the index)
+    messages: str
+
+    def message(self, index: int = 0) -> str:
+        """The JSON pointer of message ``index``'s members."""
+        return self.messages.format(index=index)
+
+    def pointer(self, template: str, index: int = 0) -> str:
+        """``template`` with ``{message}`` replaced by where message ``index`` keeps its members."""
+        return template.format(message=self.message(index))
+
+    def valid_body(self, api: ApiClient, environment: Environment, count: int = 3) -> dict[str, Any]:
+        """The documented minimal body for this target's routing plan and patient (a batch of ``count``;
+        production's of one, as few messages as prove the point)."""
+        nhs_number = recipient_nhs_number(environment)
+        if self.request is CREATE_BATCH:
+            count = 1 if environment.name == "production-smoke" else count
+            return _bodies.batch(api.target.routing_plan_id, count, nhs_number)
+        return _bodies.message(api.target.routing_plan_id, nhs_number)
+
+    def sandbox_body(self, plan_id: str = _bodies.SANDBOX_PLAN, count: int = 3) -> dict[str, Any]:
+        """A valid body for the sandbox under ``plan_id`` (a batch of ``count``)."""
+        if self.request is CREATE_BATCH:
+            return _bodies.batch(plan_id, count)
+        return _bodies.message(plan_id)
+
+    def send(self, api: ApiClient, body: Any, **kwargs: Any) -> httpx.Response:
+        return api.post(self.request.path, json=body, **kwargs)
+
+    def send_again(self, api: ApiClient, body: Any) -> httpx.Response:
+        """``body`` sent again, answered as it is once the first is no longer in flight: a 425 in between
+        (documented while the first is still being processed) is judged, waited out and replayed."""
+        replay = self.send(api, body, retry=False)  # the 425 is an answer to judge, not one to wait out
+        if replay.status_code == 425:
+            expect_error(replay, 425, "retry_too_early")
+            time.sleep(REPLAY_PAUSE_S)
+            replay = self.send(api, body)
+        return replay
+
+    def case(self, *values: object, id: str = "", section: str | None = None) -> pytest.ParameterSet:
+        """One case of a test that spans both creates: this create and ``values``, in its area."""
+        name = f"{self.name}-{id}" if id else self.name
+        return operation_case(self.request, self, *values, id=name, section=section)
+
+
+MESSAGE = Create("message", CREATE_MESSAGE, "/data/attributes")
+BATCH = Create("batch", CREATE_BATCH, "/data/attributes/messages/{index}")
+CREATES = (MESSAGE, BATCH)
 
 
 # ------------------------------------------------------------------------------------------------------

@@ -2,12 +2,23 @@
 (behaviour), severity, a link to the NHS documentation section the test proves and a link to each section
 of the project's behaviour document (``docs/behaviour.md``) its ``ref`` cites. The area also goes on a
 pytest marker so the terminal summary can count per area.
+
+A module names its area, feature and section once (:func:`for_module`); each test then gives its story
+as the first paragraph of its docstring, and its severity and citations to the decorator::
+
+    behaviour = _labels.for_module(area="messages", feature="POST /v1/messages", section="post-/v1/messages")
+
+    @behaviour(severity="blocker", ref="behaviour §1.2; upstream §3.6")
+    def test_valid_message_is_created(api: ApiClient) -> None:
+        '''A valid message is created: 201, a Location and self link naming it.'''
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable, Sequence
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 import allure
 import pytest
@@ -24,7 +35,7 @@ def behaviour(
     *,
     area: str | None,
     feature: str | None,
-    story: str,
+    story: str | None = None,
     severity: Severity = "normal",
     section: str = "",
     ref: str = "",
@@ -36,13 +47,16 @@ def behaviour(
             test whose cases belong to different areas: each case is then a :func:`case` (pytest reads a
             test's own area marker before its cases', so a test-level area would hide theirs).
         feature: the operation or component, e.g. "POST /v1/messages"; None when the cases name theirs.
-        story: the behaviour in a sentence a non-developer understands.
+        story: the behaviour in a sentence a non-developer understands. By default the first paragraph of
+            the test's docstring, in one line and without its final full stop; the docstring keeps the
+            rest, which Allure shows as the test's description.
         section: the documentation anchor the behaviour comes from (appended to the API catalogue URL).
         ref: where ``docs/behaviour.md`` states the behaviour, e.g. "behaviour §3.2; upstream §3.2 test_406"
             (see ``conformance.citations``); each section cited becomes a link in the report.
     """
 
     def apply(func: F) -> F:
+        told = _story_of(func) if story is None else story
         decorated: object = func
         cited = [allure.link(link, name=name) for name, link in links_for(ref)] or [
             allure.link(BEHAVIOUR_DOC_URL, name="behaviour document")
@@ -50,14 +64,45 @@ def behaviour(
         for decorator in (
             *cited,
             *_placement(area, feature, section),
-            allure.story(story),
+            allure.story(told),
             allure.severity(allure.severity_level[severity.upper()]),
-            allure.title(story),
+            allure.title(told),
         ):
             decorated = decorator(decorated)
         return decorated  # type: ignore[return-value]
 
     return apply
+
+
+class Labeller(Protocol):
+    """:func:`behaviour` with a module's area, feature and section already given."""
+
+    def __call__(
+        self,
+        *,
+        area: str | None = ...,
+        feature: str | None = ...,
+        story: str | None = ...,
+        severity: Severity = ...,
+        section: str = ...,
+        ref: str = ...,
+    ) -> Callable[[F], F]: ...
+
+
+def for_module(*, area: str | None, feature: str | None = None, section: str = "") -> Labeller:
+    """:func:`behaviour` for the tests of one module: its area, feature and section, which a test may
+    still replace by naming its own (``@behaviour(feature=..., ref=...)``)."""
+    return functools.partial(behaviour, area=area, feature=feature, section=section)
+
+
+def _story_of(func: Callable[..., object]) -> str:
+    """The first paragraph of ``func``'s docstring, in one line and without its final full stop; the
+    docstring is left with the rest (None when there is none)."""
+    first, _, rest = inspect.cleandoc(func.__doc__ or "").partition("\n\n")
+    if not first:
+        raise TypeError(f"{func.__qualname__} has no story: give it a docstring or story=...")
+    func.__doc__ = rest.strip() or None
+    return " ".join(first.split()).removesuffix(".")
 
 
 def case(
@@ -68,7 +113,7 @@ def case(
     section: str = "",
     marks: Sequence[pytest.MarkDecorator] = (),
 ) -> pytest.ParameterSet:
-    """One case of a test labelled ``behaviour(area=None, feature=None)``: a ``pytest.param`` that carries
+    """One case of a test labelled with ``area=None, feature=None``: a ``pytest.param`` that carries
     its own area marker, Allure epic, feature and NHS documentation link, then ``marks``."""
     # allure's labels are pytest marks while allure-pytest is loaded, and no-ops without it
     labels = [mark for mark in _placement(area, feature, section) if isinstance(mark, pytest.MarkDecorator)]

@@ -18,21 +18,24 @@ from conformance.client import ApiClient
 from conformance.environments import Environment
 from conformance.suite._expect import (
     ALL_OPERATIONS,
-    CREATE_OPERATIONS,
     GET_MESSAGE,
     UNKNOWN_PATH,
     OperationRequest,
     describe,
+    every_operation,
     expect_correlation_id,
     expect_error,
     new_correlation_id,
     operation_id,
     send,
 )
-from conformance.suite._labels import behaviour
+from conformance.suite._labels import for_module
 
 AREA = "auth"
 EVERY_OPERATION = "every operation"
+#: this module's labels: each test names its feature (the operation or path it proves)
+behaviour = for_module(area=AREA)
+
 ApiFactory = Callable[[str], ApiClient]
 
 #: A well-formed bearer token the API never issued.
@@ -52,15 +55,9 @@ MALFORMED_AUTHORIZATIONS = {
 #: How long to wait for the ``short_lived`` client's token (2 s lifetime) to expire.
 SHORT_LIVED_EXPIRY_WAIT_S = 2.5
 
+#: Every operation, unmarked: for tests that only the sandbox or the local reference's special clients
+#: receive (see ``_expect.every_operation`` for the marked ones).
 all_operations = pytest.mark.parametrize("operation", ALL_OPERATIONS, ids=operation_id)
-#: The same operations, the creates marked ``writes`` (a refused create is still sent as a create).
-every_operation = pytest.mark.parametrize(
-    "operation",
-    [
-        pytest.param(op, id=op.id, marks=pytest.mark.writes if op in CREATE_OPERATIONS else ())
-        for op in ALL_OPERATIONS
-    ],
-)
 bad_credentials = pytest.mark.parametrize(
     "authorization", list(BAD_CREDENTIALS.values()), ids=list(BAD_CREDENTIALS)
 )
@@ -91,61 +88,44 @@ def expect_denied(response: httpx.Response) -> None:
 # 401 on targets that enforce auth
 
 
-@behaviour(
-    area=AREA,
-    feature=EVERY_OPERATION,
-    story="A request with a missing, non-bearer or never-issued access token is refused with 401 on every "
-    "operation, and a create creates nothing",
-    severity="blocker",
-    ref="behaviour §3.4; upstream §3.1 test_401_invalid",
-)
+@behaviour(feature=EVERY_OPERATION, severity="blocker", ref="behaviour §3.4; upstream §3.1 test_401_invalid")
 @pytest.mark.needs_auth
 @bad_credentials
 @every_operation
 def test_bad_credentials(
     api: ApiClient, notify_environment: Environment, operation: OperationRequest, authorization: str | None
 ) -> None:
+    """A request with a missing, non-bearer or never-issued access token is refused with 401 on every
+    operation, and a create creates nothing."""
     expect_denied(send_with_authorization(api, operation, notify_environment, authorization))
 
 
 @behaviour(
-    area=AREA,
-    feature=GET_MESSAGE.label,
-    story="An Authorization header that is not a bearer token is refused with 401",
-    severity="critical",
-    ref="behaviour §1.1, §3.4; upstream §3.1 test_401_invalid",
+    feature=GET_MESSAGE.label, severity="critical", ref="behaviour §1.1, §3.4; upstream §3.1 test_401_invalid"
 )
 @pytest.mark.needs_auth
 @pytest.mark.parametrize(
     "authorization", list(MALFORMED_AUTHORIZATIONS.values()), ids=list(MALFORMED_AUTHORIZATIONS)
 )
 def test_malformed_authorization(api: ApiClient, notify_environment: Environment, authorization: str) -> None:
+    """An Authorization header that is not a bearer token is refused with 401."""
     expect_denied(send_with_authorization(api, GET_MESSAGE, notify_environment, authorization))
 
 
-@behaviour(
-    area=AREA,
-    feature=GET_MESSAGE.label,
-    story="HEAD without an access token is refused with 401 (no body)",
-    ref="behaviour §3.4; upstream §3.1",
-)
+@behaviour(feature=GET_MESSAGE.label, ref="behaviour §3.4; upstream §3.1")
 @pytest.mark.needs_auth
 def test_missing_token_on_head(api: ApiClient, notify_environment: Environment) -> None:
+    """HEAD without an access token is refused with 401 (no body)."""
     response = send_with_authorization(api, GET_MESSAGE, notify_environment, None, method="HEAD", check=False)
     expect_denied(response)
     assert response.content == b"", f"a HEAD response must have no body: {describe(response)}"
 
 
-@behaviour(
-    area=AREA,
-    feature=EVERY_OPERATION,
-    story="An access token that has expired is refused with 401 on every operation",
-    severity="blocker",
-    ref="behaviour §3.4",
-)
+@behaviour(feature=EVERY_OPERATION, severity="blocker", ref="behaviour §3.4")
 @pytest.mark.needs_auth
 @pytest.mark.extra_client("short_lived")
 def test_expired_token(api: ApiClient, extra_api: ApiFactory, notify_environment: Environment) -> None:
+    """An access token that has expired is refused with 401 on every operation."""
     short_lived = extra_api("short_lived")
     fresh = send(short_lived, GET_MESSAGE, notify_environment)
     expect_error(fresh, 404, "not_found")  # the token works while it is fresh
@@ -159,31 +139,23 @@ def test_expired_token(api: ApiClient, extra_api: ApiFactory, notify_environment
 # Auth comes first in live
 
 
-@behaviour(
-    area=AREA,
-    feature=GET_MESSAGE.label,
-    story="A request without a token is refused with 401 before its Accept header or path is looked at",
-    ref="behaviour §3.1",
-)
+@behaviour(feature=GET_MESSAGE.label, ref="behaviour §3.1")
 @pytest.mark.needs_auth
 @pytest.mark.parametrize("case", ["over-406", "over-404"])
 def test_auth_precedes_negotiation_and_routing(api: ApiClient, case: str) -> None:
+    """A request without a token is refused with 401 before its Accept header or path is looked at."""
     path = UNKNOWN_PATH if case == "over-404" else GET_MESSAGE.path
     accept = "xyz/abc" if case == "over-406" else "*/*"
     headers = {"X-Correlation-Id": new_correlation_id()}
     expect_denied(api.get(path, accept=accept, authenticated=False, headers=headers))
 
 
-@behaviour(
-    area=AREA,
-    feature="POST /v1/messages",
-    story="A request without a token is refused with 401 before its Content-Type or method is looked at",
-    ref="behaviour §3.1",
-)
+@behaviour(feature="POST /v1/messages", ref="behaviour §3.1")
 @pytest.mark.needs_auth
 @pytest.mark.undeclared_method
 @pytest.mark.parametrize("case", ["over-415", "over-405"])
 def test_auth_precedes_media_type_and_method(api: ApiClient, case: str) -> None:
+    """A request without a token is refused with 401 before its Content-Type or method is looked at."""
     method = "PUT" if case == "over-405" else "PATCH"
     content_type = "xyz/abc" if case == "over-415" else None
     response = api.request(
@@ -201,19 +173,14 @@ def test_auth_precedes_media_type_and_method(api: ApiClient, case: str) -> None:
 # 403 for a client that is not onboarded
 
 
-@behaviour(
-    area=AREA,
-    feature=EVERY_OPERATION,
-    story="A valid token for a client that is not onboarded is refused with 403 Forbidden on every operation",
-    severity="critical",
-    ref="behaviour §3.4",
-)
+@behaviour(feature=EVERY_OPERATION, severity="critical", ref="behaviour §3.4")
 @pytest.mark.needs_auth
 @pytest.mark.extra_client("not_onboarded")
 @all_operations
 def test_not_onboarded_client(
     extra_api: ApiFactory, notify_environment: Environment, operation: OperationRequest
 ) -> None:
+    """A valid token for a client that is not onboarded is refused with 403 Forbidden on every operation."""
     corr = new_correlation_id()
     response = send(
         extra_api("not_onboarded"), operation, notify_environment, headers={"X-Correlation-Id": corr}
@@ -235,12 +202,7 @@ SANDBOX_AUTH_TRIGGERS = [
 ]
 
 
-@behaviour(
-    area=AREA,
-    feature=EVERY_OPERATION,
-    story="The sandbox's auth triggers (mock tokens, Prefer codes) give their 401 or 403 on every operation",
-    ref="behaviour §4.1; upstream §3.1, §4",
-)
+@behaviour(feature=EVERY_OPERATION, ref="behaviour §4.1; upstream §3.1, §4")
 @pytest.mark.scenario
 @pytest.mark.parametrize(("trigger", "status", "error"), SANDBOX_AUTH_TRIGGERS)
 @all_operations
@@ -252,38 +214,30 @@ def test_sandbox_auth_trigger(
     status: int,
     error: str,
 ) -> None:
+    """The sandbox's auth triggers (mock tokens, Prefer codes) give their 401 or 403 on every operation."""
     corr = new_correlation_id()
     response = send(api, operation, notify_environment, headers={"X-Correlation-Id": corr, **trigger})
     expect_error(response, status, error)
     expect_correlation_id(response, corr)
 
 
-@behaviour(
-    area=AREA,
-    feature="unknown path",
-    story="The sandbox's auth triggers fire before routing, so an unknown path gets 401/403 too",
-    severity="minor",
-    ref="behaviour §3.1, §4.1",
-)
+@behaviour(feature="unknown path", severity="minor", ref="behaviour §3.1, §4.1")
 @pytest.mark.scenario
 @pytest.mark.parametrize(("trigger", "status", "error"), SANDBOX_AUTH_TRIGGERS)
 def test_sandbox_auth_trigger_precedes_routing(
     api: ApiClient, trigger: dict[str, str], status: int, error: str
 ) -> None:
+    """The sandbox's auth triggers fire before routing, so an unknown path gets 401/403 too."""
     expect_error(api.get(UNKNOWN_PATH, headers=trigger), status, error)
 
 
-@behaviour(
-    area=AREA,
-    feature=EVERY_OPERATION,
-    story="In the sandbox, 'Authorization: banned' gives 403 Service ban in effect on every operation",
-    ref="behaviour §4.2; upstream §3.1 test_403_service_ban",
-)
+@behaviour(feature=EVERY_OPERATION, ref="behaviour §4.2; upstream §3.1 test_403_service_ban")
 @pytest.mark.scenario
 @all_operations
 def test_sandbox_service_ban(
     api: ApiClient, notify_environment: Environment, operation: OperationRequest
 ) -> None:
+    """In the sandbox, 'Authorization: banned' gives 403 Service ban in effect on every operation."""
     corr = new_correlation_id()
     headers = {"Authorization": "banned", "X-Correlation-Id": corr}
     response = send(api, operation, notify_environment, headers=headers)

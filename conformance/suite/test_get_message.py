@@ -1,10 +1,10 @@
 """GET /v1/messages/{messageId}: a message can be read back in the documented shape, with a self link
 that is the request's own URL, and an id the client does not own is not found.
 
-Proves behaviour §1.4 (the 200 answer, relationships, 404), §4.1 (the sandbox's Prefer triggers), §4.5
-(the sandbox's stored messages) and upstream §3.5, §3.12 (the shape rules of
+Proves behaviour §1.4 (the 200 answer, relationships, 404), §4.1 (a Prefer value that is not exactly a
+trigger), §4.5 (the sandbox's stored messages) and upstream §3.12 (the shape rules of
 ``assert_200_response_message``, the stored-message bodies, the 404 tests and the api suite's
-create-then-get).
+create-then-get). The sandbox's Prefer triggers on this operation are in ``test_sandbox_triggers.py``.
 """
 
 from __future__ import annotations
@@ -19,11 +19,9 @@ from conformance._resources import fixtures_dir
 from conformance.client import ApiClient
 from conformance.environments import Environment
 from conformance.suite import _bodies, _expect
-from conformance.suite._labels import behaviour
 
-AREA = "get message"
-FEATURE = "GET /v1/messages/{messageId}"
-SECTION = "get-/v1/messages/-messageId-"
+#: this module's labels: GET_MESSAGE's area, feature and NHS documentation section
+behaviour = _expect.operation_labels(_expect.GET_MESSAGE)
 
 MESSAGE_STATUSES = frozenset({"created", "pending_enrichment", "enriched", "sending", "delivered", "failed"})
 CHANNEL_TYPES = frozenset({"nhsapp", "email", "sms", "letter"})
@@ -143,17 +141,11 @@ def assert_message_record(response: httpx.Response, message_id: str) -> dict[str
 # ---- reading back what was created --------------------------------------------------------------------
 
 
-@behaviour(
-    area=AREA,
-    feature=FEATURE,
-    story="A message just created can be read back at its Location, with its reference and routing plan",
-    severity="blocker",
-    section=SECTION,
-    ref="behaviour §1.4; upstream §3.12 (api test_200_get_message)",
-)
+@behaviour(severity="blocker", ref="behaviour §1.4; upstream §3.12 (api test_200_get_message)")
 @pytest.mark.stateful
 @pytest.mark.writes
 def test_created_message_can_be_read(api: ApiClient, notify_environment: Environment) -> None:
+    """A message just created can be read back at its Location, with its reference and routing plan."""
     body = _bodies.message(api.target.routing_plan_id, _expect.recipient_nhs_number(notify_environment))
     created = _expect.success_data(api.post("/v1/messages", json=body), 201)
     location = f"/v1/messages/{created['id']}"
@@ -167,16 +159,11 @@ def test_created_message_can_be_read(api: ApiClient, notify_environment: Environ
     )
 
 
-@behaviour(
-    area=AREA,
-    feature=FEATURE,
-    story="A message sent in a batch can be read back and names its batch in relationships.messageBatch",
-    section=SECTION,
-    ref="behaviour §1.4 (relationships)",
-)
+@behaviour(ref="behaviour §1.4 (relationships)")
 @pytest.mark.stateful
 @pytest.mark.writes
 def test_batch_message_names_its_batch(api: ApiClient, notify_environment: Environment) -> None:
+    """A message sent in a batch can be read back and names its batch in relationships.messageBatch."""
     _expect.skip_in_production(notify_environment)
     body = _bodies.batch(api.target.routing_plan_id, 2)
     batch = _expect.success_data(api.post("/v1/message-batches", json=body), 201)
@@ -194,20 +181,14 @@ def test_batch_message_names_its_batch(api: ApiClient, notify_environment: Envir
 # ---- not found ----------------------------------------------------------------------------------------
 
 
-@behaviour(
-    area=AREA,
-    feature=FEATURE,
-    story="An id that names no message of this client is answered 404 CM_NOT_FOUND, whatever its form",
-    severity="critical",
-    section=SECTION,
-    ref="behaviour §1.4; upstream §3.12 (404 message id not found)",
-)
+@behaviour(severity="critical", ref="behaviour §1.4; upstream §3.12 (404 message id not found)")
 @pytest.mark.parametrize(
     "message_id",
     [_expect.UNKNOWN_MESSAGE_ID, "does-not-exist", "blank"],
     ids=["ksuid-shaped", "words", "blank"],
 )
 def test_unknown_message_is_not_found(api: ApiClient, message_id: str) -> None:
+    """An id that names no message of this client is answered 404 CM_NOT_FOUND, whatever its form."""
     _expect.expect_error(api.get(message_path(message_id)), 404, "not_found")
 
 
@@ -221,9 +202,6 @@ def stored_record(message_id: str) -> dict[str, Any]:
 
 
 @behaviour(
-    area=AREA,
-    feature=FEATURE,
-    story="Each message the sandbox stores is served with the documented shape",
     severity="critical",
     section=_bodies.SANDBOX_SECTION,
     ref="behaviour §4.5; upstream §3.12 (valid accept headers)",
@@ -231,19 +209,15 @@ def stored_record(message_id: str) -> dict[str, Any]:
 @pytest.mark.scenario
 @pytest.mark.parametrize("message_id", STORED_MESSAGE_IDS)
 def test_stored_message_has_documented_shape(api: ApiClient, message_id: str) -> None:
+    """Each message the sandbox stores is served with the documented shape."""
     assert_message_record(api.get(message_path(message_id)), message_id)
 
 
-@behaviour(
-    area=AREA,
-    feature=FEATURE,
-    story="Each message the sandbox stores is served exactly as published, its self link the request URL",
-    section=_bodies.SANDBOX_SECTION,
-    ref="behaviour §4.5; upstream §3.12 (valid response bodies)",
-)
+@behaviour(section=_bodies.SANDBOX_SECTION, ref="behaviour §4.5; upstream §3.12 (valid response bodies)")
 @pytest.mark.scenario
 @pytest.mark.parametrize("message_id", STORED_MESSAGE_IDS)
 def test_stored_message_is_served_as_published(api: ApiClient, message_id: str) -> None:
+    """Each message the sandbox stores is served exactly as published, its self link the request URL."""
     response = api.get(message_path(message_id))
     _expect.expect_status(response, 200)
     expected = stored_record(message_id)
@@ -251,38 +225,13 @@ def test_stored_message_is_served_as_published(api: ApiClient, message_id: str) 
     assert response.json()["data"] == expected, f"the record of {message_id} differs from the published one"
 
 
-# ---- sandbox Prefer triggers --------------------------------------------------------------------------
+# ---- sandbox Prefer values ----------------------------------------------------------------------------
 
 
-@behaviour(
-    area=AREA,
-    feature=FEATURE,
-    story=f"Each sandbox Prefer trigger gives its canned error on {FEATURE}",
-    section=_bodies.SANDBOX_SECTION,
-    ref="behaviour §4.1; upstream §3.5, §4",
-)
-@pytest.mark.scenario
-@pytest.mark.parametrize("code", list(_bodies.PREFER_TRIGGERS), ids=lambda code: f"code={code}")
-def test_prefer_trigger_on_get_message(api: ApiClient, notify_environment: Environment, code: str) -> None:
-    status, error, retry_after = _bodies.PREFER_TRIGGERS[code]
-    # retry=False: the 425, 429 and 503 answers are what this test judges, not something to wait out
-    headers = {"Prefer": f"code={code}"}
-    response = _expect.send(api, _expect.GET_MESSAGE, notify_environment, headers=headers, retry=False)
-    _expect.expect_error(response, status, error)
-    got = response.headers.get("Retry-After")
-    assert retry_after in (None, got), f"Retry-After should be {retry_after}, got {got!r}"
-
-
-@behaviour(
-    area=AREA,
-    feature=FEATURE,
-    story="A Prefer value that is not exactly a trigger is ignored and the request is answered normally",
-    severity="minor",
-    section=_bodies.SANDBOX_SECTION,
-    ref="behaviour §4.1 (exact value match)",
-)
+@behaviour(severity="minor", section=_bodies.SANDBOX_SECTION, ref="behaviour §4.1 (exact value match)")
 @pytest.mark.scenario
 @pytest.mark.parametrize("prefer", ["code=5000", "respond-async", "code=500x"])
 def test_prefer_value_must_match_exactly(api: ApiClient, prefer: str) -> None:
+    """A Prefer value that is not exactly a trigger is ignored and the request is answered normally."""
     response = api.get(message_path(STORED_MESSAGE_IDS[0]), headers={"Prefer": prefer})
     _expect.expect_status(response, 200)

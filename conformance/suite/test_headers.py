@@ -29,10 +29,12 @@ from conformance.suite._expect import (
     new_correlation_id,
     send,
 )
-from conformance.suite._labels import behaviour
+from conformance.suite._labels import for_module
 
 AREA = "headers"
 EVERY_OPERATION = "every operation"
+#: this module's labels: a test about one operation or CORS preflights names that feature
+behaviour = for_module(area=AREA, feature=EVERY_OPERATION)
 
 CORS_ALLOW_HEADERS = (
     "origin, x-requested-with, accept, content-type, nhsd-session-urid, x-correlation-id, authorization"
@@ -79,14 +81,23 @@ def assert_header(response: httpx.Response, name: str, wanted: str) -> None:
 # X-Correlation-Id
 
 
-def assert_echoed(api: ApiClient, env: Environment, probe: str) -> None:
+@behaviour(
+    severity="critical",
+    ref="behaviour §3.6; upstream §3.3 test_request_with_x_correlation_id",
+)
+@every_probe
+def test_correlation_id_echoed(api: ApiClient, notify_environment: Environment, probe: str) -> None:
+    """The client's X-Correlation-Id comes back unchanged on every operation and on errors."""
     corr = new_correlation_id()
-    expect_correlation_id(send_probe(api, env, probe, {"X-Correlation-Id": corr}), corr)
+    expect_correlation_id(send_probe(api, notify_environment, probe, {"X-Correlation-Id": corr}), corr)
 
 
-def assert_generated(api: ApiClient, env: Environment, probe: str) -> None:
-    first = send_probe(api, env, probe)
-    second = send_probe(api, env, probe)
+@behaviour(ref="behaviour §3.6; upstream §3.3 test_request_with_x_correlation_id")
+@every_probe
+def test_correlation_id_generated(api: ApiClient, notify_environment: Environment, probe: str) -> None:
+    """Without a client X-Correlation-Id, each request, refused or not, gets its own generated one."""
+    first = send_probe(api, notify_environment, probe)
+    second = send_probe(api, notify_environment, probe)
     expect_correlation_id(first, None)
     expect_correlation_id(second, None)
     assert correlation_id(first) != correlation_id(second), (
@@ -94,67 +105,31 @@ def assert_generated(api: ApiClient, env: Environment, probe: str) -> None:
     )
 
 
-@behaviour(
-    area=AREA,
-    feature=EVERY_OPERATION,
-    story="The client's X-Correlation-Id comes back unchanged on every operation and on errors",
-    severity="critical",
-    ref="behaviour §3.6; upstream §3.3 test_request_with_x_correlation_id",
-)
-@every_probe
-def test_correlation_id_echoed(api: ApiClient, notify_environment: Environment, probe: str) -> None:
-    assert_echoed(api, notify_environment, probe)
-
-
-@behaviour(
-    area=AREA,
-    feature=EVERY_OPERATION,
-    story="Without a client X-Correlation-Id, each request, refused or not, gets its own generated one",
-    ref="behaviour §3.6; upstream §3.3 test_request_with_x_correlation_id",
-)
-@every_probe
-def test_correlation_id_generated(api: ApiClient, notify_environment: Environment, probe: str) -> None:
-    assert_generated(api, notify_environment, probe)
-
-
-@behaviour(
-    area=AREA,
-    feature=GET_MESSAGE.label,
-    story="The X-Correlation-Id header is recognised whatever the case of its name",
-    ref="behaviour §1.1, §3.6",
-)
+@behaviour(feature=GET_MESSAGE.label, ref="behaviour §1.1, §3.6")
 @pytest.mark.parametrize("name", ["x-correlation-id", "X-CORRELATION-ID", "X-Correlation-ID"])
 def test_correlation_id_header_name_case(api: ApiClient, notify_environment: Environment, name: str) -> None:
+    """The X-Correlation-Id header is recognised whatever the case of its name."""
     corr = new_correlation_id()
     expect_correlation_id(send_probe(api, notify_environment, "get-message", {name: corr}), corr)
 
 
-@behaviour(
-    area=AREA,
-    feature=GET_MESSAGE.label,
-    story="A generated X-Correlation-Id is the gateway's message id, which starts 'rrt'",
-    severity="minor",
-    ref="behaviour §1.1; upstream §1.8",
-)
+@behaviour(feature=GET_MESSAGE.label, severity="minor", ref="behaviour §1.1; upstream §1.8")
 def test_generated_correlation_id_is_gateway_message_id(
     api: ApiClient, notify_environment: Environment
 ) -> None:
+    """A generated X-Correlation-Id is the gateway's message id, which starts 'rrt'."""
     response = send_probe(api, notify_environment, "get-message")
     generated = correlation_id(response) or ""
     assert generated.startswith("rrt"), f"generated X-Correlation-Id {generated!r} does not start 'rrt'"
 
 
-@behaviour(
-    area=AREA,
-    feature=GET_MESSAGE.label,
-    story="HEAD and CORS preflight responses carry the X-Correlation-Id too, echoed or generated",
-    ref="behaviour §3.6; upstream §3.3 test_request_with_x_correlation_id",
-)
+@behaviour(feature=GET_MESSAGE.label, ref="behaviour §3.6; upstream §3.3 test_request_with_x_correlation_id")
 @pytest.mark.parametrize("sent", [True, False], ids=["echoed", "generated"])
 @pytest.mark.parametrize("method", ["HEAD", "preflight"])
 def test_correlation_id_on_head_and_preflight(
     api: ApiClient, notify_environment: Environment, method: str, sent: bool
 ) -> None:
+    """HEAD and CORS preflight responses carry the X-Correlation-Id too, echoed or generated."""
     corr = new_correlation_id() if sent else None
     headers = {"X-Correlation-Id": corr} if corr else {}
     if method == "HEAD":
@@ -167,16 +142,11 @@ def test_correlation_id_on_head_and_preflight(
     expect_correlation_id(response, corr)
 
 
-@behaviour(
-    area=AREA,
-    feature="POST /v1/messages",
-    story="An OPTIONS request that is not a CORS preflight (405) carries the X-Correlation-Id too",
-    severity="minor",
-    ref="behaviour §3.1, §3.6",
-)
+@behaviour(feature="POST /v1/messages", severity="minor", ref="behaviour §3.1, §3.6")
 @pytest.mark.undeclared_method
 @pytest.mark.parametrize("sent", [True, False], ids=["echoed", "generated"])
 def test_correlation_id_on_plain_options(api: ApiClient, sent: bool) -> None:
+    """An OPTIONS request that is not a CORS preflight (405) carries the X-Correlation-Id too."""
     corr = new_correlation_id() if sent else None
     headers = {"X-Correlation-Id": corr} if corr else {}
     response = api.request("OPTIONS", "/v1/messages", headers=headers, check=False)
@@ -214,82 +184,54 @@ def assert_preflight_answer(response: httpx.Response) -> None:
 
 
 @behaviour(
-    area=AREA,
-    feature="CORS preflight",
-    story="A CORS preflight is answered 200 with exactly the documented Access-Control headers",
-    severity="critical",
-    ref="behaviour §3.5; upstream §3.3 test_cors_options",
+    feature="CORS preflight", severity="critical", ref="behaviour §3.5; upstream §3.3 test_cors_options"
 )
 @pytest.mark.parametrize(("path", "request_method"), PREFLIGHTS)
 def test_cors_preflight(api: ApiClient, path: str, request_method: str) -> None:
+    """A CORS preflight is answered 200 with exactly the documented Access-Control headers."""
     headers = {"Origin": ORIGIN, "Access-Control-Request-Method": request_method}
     assert_preflight_answer(api.request("OPTIONS", path, headers=headers, accept="*/*"))
 
 
-@behaviour(
-    area=AREA,
-    feature="CORS preflight",
-    story="A CORS preflight is answered before auth, negotiation and routing checks",
-    ref="behaviour §3.1, §3.5",
-)
+@behaviour(feature="CORS preflight", ref="behaviour §3.1, §3.5")
 def test_cors_preflight_precedes_everything(api: ApiClient) -> None:
+    """A CORS preflight is answered before auth, negotiation and routing checks."""
     headers = {"Origin": ORIGIN, "Access-Control-Request-Method": "POST"}
     response = api.request("OPTIONS", UNKNOWN_PATH, headers=headers, accept="xyz/abc", authenticated=False)
     assert_preflight_answer(response)
 
 
-def assert_cors_response(api: ApiClient, env: Environment, probe: str) -> None:
-    response = send_probe(api, env, probe, {"Origin": ORIGIN})
+@behaviour(severity="critical", ref="behaviour §1.7, §3.5; upstream §3.3 test_cors")
+@every_probe
+def test_cors_response_headers(api: ApiClient, notify_environment: Environment, probe: str) -> None:
+    """A request with an Origin gets the CORS response headers on every operation, on success and on error."""
+    response = send_probe(api, notify_environment, probe, {"Origin": ORIGIN})
     assert_header(response, "Access-Control-Allow-Origin", ORIGIN)
     assert_header(response, "Access-Control-Expose-Headers", CORS_EXPOSE_HEADERS)
     assert_header(response, "Cross-Origin-Resource-Policy", CORS_RESOURCE_POLICY)
-
-
-@behaviour(
-    area=AREA,
-    feature=EVERY_OPERATION,
-    story="A request with an Origin gets the CORS response headers on every operation, on success and on "
-    "error",
-    severity="critical",
-    ref="behaviour §1.7, §3.5; upstream §3.3 test_cors",
-)
-@every_probe
-def test_cors_response_headers(api: ApiClient, notify_environment: Environment, probe: str) -> None:
-    assert_cors_response(api, notify_environment, probe)
 
 
 # ------------------------------------------------------------------------------------------------------
 # Caching, sniffing, AWS headers
 
 
-def assert_standard_headers(api: ApiClient, env: Environment, probe: str) -> None:
-    response = send_probe(api, env, probe)
+@behaviour(
+    severity="critical",
+    ref="behaviour §1.7; upstream §1.8, §3.3 test_request_with_x_amz_is_removed",
+)
+@every_probe
+def test_standard_headers(api: ApiClient, notify_environment: Environment, probe: str) -> None:
+    """Responses and errors of every operation forbid caching and MIME sniffing, and leak no x-amz headers."""
+    response = send_probe(api, notify_environment, probe)
     assert_header(response, "Cache-Control", NO_CACHE)
     assert_header(response, "X-Content-Type-Options", "nosniff")
     leaked = [name for name in response.headers if name.lower().startswith("x-amz")]
     assert not leaked, f"AWS headers leaked: {leaked}: {describe(response)}"
 
 
-@behaviour(
-    area=AREA,
-    feature=EVERY_OPERATION,
-    story="Responses and errors of every operation forbid caching and MIME sniffing, and leak no x-amz "
-    "headers",
-    severity="critical",
-    ref="behaviour §1.7; upstream §1.8, §3.3 test_request_with_x_amz_is_removed",
-)
-@every_probe
-def test_standard_headers(api: ApiClient, notify_environment: Environment, probe: str) -> None:
-    assert_standard_headers(api, notify_environment, probe)
-
-
-@behaviour(
-    area=AREA,
-    feature=GET_MESSAGE.label,
-    story="HEAD responses forbid caching and MIME sniffing too",
-    ref="behaviour §1.7",
-)
+@behaviour(feature=GET_MESSAGE.label, ref="behaviour §1.7")
 def test_standard_headers_on_head(api: ApiClient, notify_environment: Environment) -> None:
+    """HEAD responses forbid caching and MIME sniffing too."""
     response = send(api, GET_MESSAGE, notify_environment, method="HEAD", check=False)
     assert_header(response, "Cache-Control", NO_CACHE)
     assert_header(response, "X-Content-Type-Options", "nosniff")

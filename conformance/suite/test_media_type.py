@@ -28,10 +28,12 @@ from conformance.suite._expect import (
     operation_id,
     send,
 )
-from conformance.suite._labels import behaviour
+from conformance.suite._labels import for_module
 
 AREA = "media type"
 EVERY_PATH = "every path"
+#: this module's labels: each test names its feature (the operation or paths it proves)
+behaviour = for_module(area=AREA)
 
 #: Content-Type values the gateway refuses (None: no header at all). It compares the whole value.
 UNSUPPORTED_CONTENT_TYPES: dict[str, str | None] = {
@@ -71,42 +73,29 @@ def body_request(
 # Accepted media types
 
 
-@behaviour(
-    area=AREA,
-    feature="every create operation",
-    story="A create request is accepted with Content-Type application/json or application/vnd.api+json",
-    severity="critical",
-    ref="behaviour §1.1, §3.3",
-)
+@behaviour(feature="every create operation", severity="critical", ref="behaviour §1.1, §3.3")
 @pytest.mark.writes
 @pytest.mark.parametrize("content_type", [PLAIN_JSON, JSONAPI])
 @create_operations
 def test_supported_content_type(
     api: ApiClient, notify_environment: Environment, operation: OperationRequest, content_type: str
 ) -> None:
+    """A create request is accepted with Content-Type application/json or application/vnd.api+json."""
     expect_status(send(api, operation, notify_environment, content_type=content_type), 201)
 
 
-@behaviour(
-    area=AREA,
-    feature=CREATE_MESSAGE.label,
-    story="The Content-Type header is recognised whatever the case of its name",
-    ref="behaviour §3.3",
-)
+@behaviour(feature=CREATE_MESSAGE.label, ref="behaviour §3.3")
 @pytest.mark.writes
 @pytest.mark.parametrize("name", ["content-type", "CONTENT-TYPE", "CoNtEnT-TyPe"])
 def test_content_type_header_name_case(api: ApiClient, notify_environment: Environment, name: str) -> None:
+    """The Content-Type header is recognised whatever the case of its name."""
     response = send(api, CREATE_MESSAGE, notify_environment, content_type=None, headers={name: PLAIN_JSON})
     expect_status(response, 201)
 
 
-@behaviour(
-    area=AREA,
-    feature=GET_MESSAGE.label,
-    story="Requests without a body (GET) are not refused for their Content-Type",
-    ref="behaviour §3.3",
-)
+@behaviour(feature=GET_MESSAGE.label, ref="behaviour §3.3")
 def test_get_ignores_content_type(api: ApiClient, notify_environment: Environment) -> None:
+    """Requests without a body (GET) are not refused for their Content-Type."""
     response = send(api, GET_MESSAGE, notify_environment, content_type="xyz/abc")
     expect_error(response, 404, "not_found")
 
@@ -116,11 +105,7 @@ def test_get_ignores_content_type(api: ApiClient, notify_environment: Environmen
 
 
 @behaviour(
-    area=AREA,
-    feature=CREATE_MESSAGE.label,
-    story="A body with a missing, empty or unsupported Content-Type is refused with 415, creating nothing",
-    severity="critical",
-    ref="behaviour §3.3; upstream §3.2 test_415_invalid",
+    feature=CREATE_MESSAGE.label, severity="critical", ref="behaviour §3.3; upstream §3.2 test_415_invalid"
 )
 @pytest.mark.writes
 @pytest.mark.parametrize(
@@ -129,14 +114,13 @@ def test_get_ignores_content_type(api: ApiClient, notify_environment: Environmen
 def test_unsupported_content_type_value(
     api: ApiClient, notify_environment: Environment, content_type: str | None
 ) -> None:
+    """A body with a missing, empty or unsupported Content-Type is refused with 415, creating nothing."""
     response = send(api, CREATE_MESSAGE, notify_environment, content_type=content_type)
     expect_error(response, 415, "unsupported_media")
 
 
 @behaviour(
-    area=AREA,
     feature="POST /v1/message-batches",
-    story="Both create operations refuse a body without a Content-Type with 415, creating nothing",
     severity="critical",
     ref="behaviour §3.3; upstream §3.2 test_415_invalid",
 )
@@ -145,75 +129,47 @@ def test_unsupported_content_type_value(
 def test_unsupported_content_type_on_creates(
     api: ApiClient, notify_environment: Environment, operation: OperationRequest
 ) -> None:
+    """Both create operations refuse a body without a Content-Type with 415, creating nothing."""
     expect_error(send(api, operation, notify_environment, content_type=None), 415, "unsupported_media")
 
 
-@behaviour(
-    area=AREA,
-    feature=EVERY_PATH,
-    story=(
-        "PUT and PATCH with an unsupported Content-Type are refused with 415 before routing, "
-        "even where the method is not allowed (405)"
-    ),
-    ref="behaviour §3.1, §3.3; upstream §3.2 test_415_invalid",
-)
+@behaviour(feature=EVERY_PATH, ref="behaviour §3.1, §3.3; upstream §3.2 test_415_invalid")
 @pytest.mark.undeclared_method
 @pytest.mark.parametrize("method", ["PUT", "PATCH"])
 @pytest.mark.parametrize("path", list(CREATE_PATHS.values()), ids=list(CREATE_PATHS))
 def test_unsupported_content_type_precedes_not_allowed(api: ApiClient, path: str, method: str) -> None:
+    """PUT and PATCH with an unsupported Content-Type are refused with 415 before routing, even where the
+    method is not allowed (405)."""
     expect_error(body_request(api, method, path, "xyz/abc"), 415, "unsupported_media")
 
 
-@behaviour(
-    area=AREA,
-    feature=EVERY_PATH,
-    story=(
-        "POST, PUT and PATCH with an unsupported Content-Type are refused with 415 on paths that are not "
-        "create routes, before the 404 or 405 those paths would otherwise give"
-    ),
-    ref="behaviour §3.1, §3.3; upstream §3.2 test_415_invalid",
-)
+@behaviour(feature=EVERY_PATH, ref="behaviour §3.1, §3.3; upstream §3.2 test_415_invalid")
 @pytest.mark.undeclared_method
 @pytest.mark.parametrize("method", BODY_METHODS)
 @pytest.mark.parametrize("path", list(NON_CREATE_PATHS.values()), ids=list(NON_CREATE_PATHS))
 def test_unsupported_content_type_precedes_routing(api: ApiClient, path: str, method: str) -> None:
+    """POST, PUT and PATCH with an unsupported Content-Type are refused with 415 on paths that are not create
+    routes, before the 404 or 405 those paths would otherwise give."""
     expect_error(body_request(api, method, path, None), 415, "unsupported_media")
 
 
-@behaviour(
-    area=AREA,
-    feature=CREATE_MESSAGE.label,
-    story="When both Accept and Content-Type are unsupported, the Accept problem (406) is reported",
-    ref="behaviour §3.1",
-)
+@behaviour(feature=CREATE_MESSAGE.label, ref="behaviour §3.1")
 @pytest.mark.writes
 def test_not_acceptable_precedes_unsupported_media(api: ApiClient, notify_environment: Environment) -> None:
+    """When both Accept and Content-Type are unsupported, the Accept problem (406) is reported."""
     response = send(api, CREATE_MESSAGE, notify_environment, accept="xyz/abc", content_type="xyz/abc")
     expect_error(response, 406, "not_acceptable")
 
 
-@behaviour(
-    area=AREA,
-    feature="unknown path",
-    story="On an unknown path, an unsupported Accept (406) still wins over an unsupported Content-Type (415)",
-    ref="behaviour §3.1",
-)
+@behaviour(feature="unknown path", ref="behaviour §3.1")
 @pytest.mark.undeclared_method
 def test_not_acceptable_precedes_unsupported_media_on_unknown_path(api: ApiClient) -> None:
+    """On an unknown path, an unsupported Accept (406) still wins over an unsupported Content-Type (415)."""
     response = body_request(api, "PATCH", UNKNOWN_PATH, "xyz/abc", accept="xyz/abc")
     expect_error(response, 406, "not_acceptable")
 
 
-@behaviour(
-    area=AREA,
-    feature=CREATE_MESSAGE.label,
-    story=(
-        f"Known discrepancy {DISCREPANCY_CHARSET}: the documentation allows '; charset=utf-8' on "
-        "Content-Type, but the gateway refuses it with 415"
-    ),
-    severity="minor",
-    ref="behaviour §7.1",
-)
+@behaviour(feature=CREATE_MESSAGE.label, severity="minor", ref="behaviour §7.1")
 @pytest.mark.writes
 @pytest.mark.parametrize(
     "content_type", CHARSET_UTF8_CONTENT_TYPES, ids=["json-charset-utf-8", "vnd-charset-utf-8"]
@@ -221,6 +177,8 @@ def test_not_acceptable_precedes_unsupported_media_on_unknown_path(api: ApiClien
 def test_charset_utf8_content_type_known_discrepancy(
     api: ApiClient, notify_environment: Environment, content_type: str
 ) -> None:
+    """Known discrepancy D3: the documentation allows '; charset=utf-8' on Content-Type, but the gateway
+    refuses it with 415."""
     note_known_discrepancy(
         DISCREPANCY_CHARSET,
         f"the documentation lists {content_type!r} as a valid Content-Type; the gateway compares the "

@@ -15,24 +15,25 @@ from conformance.client import JSONAPI, ApiClient
 from conformance.environments import Environment
 from conformance.suite._bodies import SANDBOX_SECTION
 from conformance.suite._expect import (
-    ALL_OPERATIONS,
     CREATE_MESSAGE,
-    CREATE_OPERATIONS,
     DISCREPANCY_CHARSET,
     GET_MESSAGE,
     PLAIN_JSON,
     UNKNOWN_PATH,
     OperationRequest,
     describe,
+    every_operation,
     expect_error,
     expect_status,
     note_known_discrepancy,
     send,
 )
-from conformance.suite._labels import behaviour
+from conformance.suite._labels import for_module
 
 AREA = "negotiation"
 EVERY_OPERATION = "every operation"
+#: this module's labels: each test names its feature (the operation or path it proves)
+behaviour = for_module(area=AREA)
 
 #: The Accept values the API serves, and the Content-Type each one gets back.
 ALLOWED_ACCEPTS = {
@@ -55,14 +56,6 @@ CHARSET_UTF8_ACCEPTS = (f"{PLAIN_JSON}; charset=utf-8", f"{JSONAPI}; charset=utf
 UNSUPPORTED = "xyz/abc"
 
 allowed_accepts = pytest.mark.parametrize("accept", list(ALLOWED_ACCEPTS), ids=lambda a: f"accept={a}")
-#: Every operation; the creates are marked ``writes``.
-every_operation = pytest.mark.parametrize(
-    "operation",
-    [
-        pytest.param(op, id=op.id, marks=pytest.mark.writes if op in CREATE_OPERATIONS else ())
-        for op in ALL_OPERATIONS
-    ],
-)
 
 
 def assert_content_type(response: httpx.Response, wanted: str) -> None:
@@ -87,39 +80,28 @@ def assert_not_acceptable(response: httpx.Response) -> None:
 # Accepted values and the Content-Type they get
 
 
-@behaviour(
-    area=AREA,
-    feature=EVERY_OPERATION,
-    story="Each allowed Accept value is served by every operation, and decides the response Content-Type",
-    severity="critical",
-    ref="behaviour §1.7, §3.2",
-)
+@behaviour(feature=EVERY_OPERATION, severity="critical", ref="behaviour §1.7, §3.2")
 @allowed_accepts
 @every_operation
 def test_allowed_accept(
     api: ApiClient, notify_environment: Environment, operation: OperationRequest, accept: str
 ) -> None:
+    """Each allowed Accept value is served by every operation, and decides the response Content-Type."""
     assert_served(api, operation, notify_environment, accept)
 
 
 @behaviour(
-    area=AREA,
     feature=EVERY_OPERATION,
-    story="A request without an Accept header is served (a create succeeds with 201), as JSON:API",
     severity="critical",
     ref="behaviour §3.2; upstream §3.2 test_missing_accept_header",
 )
 @every_operation
 def test_missing_accept(api: ApiClient, notify_environment: Environment, operation: OperationRequest) -> None:
+    """A request without an Accept header is served (a create succeeds with 201), as JSON:API."""
     assert_served(api, operation, notify_environment, None)
 
 
-@behaviour(
-    area=AREA,
-    feature=GET_MESSAGE.label,
-    story="The Accept header is recognised whatever the case of its name",
-    ref="behaviour §3.2",
-)
+@behaviour(feature=GET_MESSAGE.label, ref="behaviour §3.2")
 @pytest.mark.parametrize("name", ["accept", "ACCEPT", "AcCePt"])
 @pytest.mark.parametrize(
     "value", [PLAIN_JSON, UNSUPPORTED], ids=["allowed-application-json", "unsupported-xyz-abc"]
@@ -127,6 +109,7 @@ def test_missing_accept(api: ApiClient, notify_environment: Environment, operati
 def test_accept_header_name_case(
     api: ApiClient, notify_environment: Environment, name: str, value: str
 ) -> None:
+    """The Accept header is recognised whatever the case of its name."""
     response = send(api, GET_MESSAGE, notify_environment, accept=None, headers={name: value})
     if value == UNSUPPORTED:
         assert_not_acceptable(response)
@@ -139,67 +122,42 @@ def test_accept_header_name_case(
 # Refused values: 406
 
 
-@behaviour(
-    area=AREA,
-    feature=GET_MESSAGE.label,
-    story="An Accept value other than */*, application/json or application/vnd.api+json is refused with 406",
-    severity="critical",
-    ref="behaviour §3.2; upstream §3.2 test_406",
-)
+@behaviour(feature=GET_MESSAGE.label, severity="critical", ref="behaviour §3.2; upstream §3.2 test_406")
 @pytest.mark.parametrize("accept", list(UNSUPPORTED_ACCEPTS.values()), ids=list(UNSUPPORTED_ACCEPTS))
 def test_unsupported_accept_value(api: ApiClient, notify_environment: Environment, accept: str) -> None:
+    """An Accept value other than */*, application/json or application/vnd.api+json is refused with 406."""
     assert_not_acceptable(send(api, GET_MESSAGE, notify_environment, accept=accept))
 
 
-@behaviour(
-    area=AREA,
-    feature=EVERY_OPERATION,
-    story="Every operation refuses an unsupported Accept value with 406, and a create creates nothing",
-    severity="critical",
-    ref="behaviour §3.2; upstream §3.2 test_406",
-)
+@behaviour(feature=EVERY_OPERATION, severity="critical", ref="behaviour §3.2; upstream §3.2 test_406")
 @every_operation
 def test_unsupported_accept(
     api: ApiClient, notify_environment: Environment, operation: OperationRequest
 ) -> None:
+    """Every operation refuses an unsupported Accept value with 406, and a create creates nothing."""
     assert_not_acceptable(send(api, operation, notify_environment, accept=UNSUPPORTED))
 
 
-@behaviour(
-    area=AREA,
-    feature="unknown path",
-    story="An unsupported Accept value is refused with 406 even on a path that does not exist",
-    ref="behaviour §3.1",
-)
+@behaviour(feature="unknown path", ref="behaviour §3.1")
 def test_not_acceptable_precedes_not_found(api: ApiClient) -> None:
+    """An unsupported Accept value is refused with 406 even on a path that does not exist."""
     assert_not_acceptable(api.get(UNKNOWN_PATH, accept=UNSUPPORTED))
 
 
-@behaviour(
-    area=AREA,
-    feature="POST /v1/messages",
-    story="An unsupported Accept value is refused with 406 even with a method the path does not allow",
-    ref="behaviour §3.1",
-)
+@behaviour(feature="POST /v1/messages", ref="behaviour §3.1")
 @pytest.mark.undeclared_method
 def test_not_acceptable_precedes_not_allowed(api: ApiClient) -> None:
+    """An unsupported Accept value is refused with 406 even with a method the path does not allow."""
     assert_not_acceptable(api.get("/v1/messages", accept=UNSUPPORTED))
 
 
-@behaviour(
-    area=AREA,
-    feature=GET_MESSAGE.label,
-    story=(
-        f"Known discrepancy {DISCREPANCY_CHARSET}: the documentation allows '; charset=utf-8' on Accept, "
-        "but the gateway refuses it with 406"
-    ),
-    severity="minor",
-    ref="behaviour §7.1",
-)
+@behaviour(feature=GET_MESSAGE.label, severity="minor", ref="behaviour §7.1")
 @pytest.mark.parametrize("accept", CHARSET_UTF8_ACCEPTS, ids=["json-charset-utf-8", "vnd-charset-utf-8"])
 def test_charset_utf8_accept_known_discrepancy(
     api: ApiClient, notify_environment: Environment, accept: str
 ) -> None:
+    """Known discrepancy D3: the documentation allows '; charset=utf-8' on Accept, but the gateway refuses it
+    with 406."""
     note_known_discrepancy(
         DISCREPANCY_CHARSET,
         f"the documentation lists {accept!r} as a valid Accept value; the gateway compares the whole "
@@ -209,10 +167,7 @@ def test_charset_utf8_accept_known_discrepancy(
 
 
 @behaviour(
-    area=AREA,
     feature=EVERY_OPERATION,
-    story="Sandbox fault triggers win over a refused Accept or Content-Type, but Prefer 429 is decided "
-    "after 406 and 415",
     section=SANDBOX_SECTION,
     ref="behaviour §3.1 (sandbox order), §4.1 (429 after the 406/415 checks)",
 )
@@ -237,6 +192,8 @@ def test_prefer_trigger_order(
     status: int,
     error: str,
 ) -> None:
+    """Sandbox fault triggers win over a refused Accept or Content-Type, but Prefer 429 is decided after 406
+    and 415."""
     response = send(
         api,
         CREATE_MESSAGE,

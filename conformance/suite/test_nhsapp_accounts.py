@@ -2,8 +2,9 @@
 last and next links, and a missing or malformed practice code or page is refused with the exact text.
 
 Proves behaviour §1.5 (the 200 answer, links, errors), §3.9 rule 3 (backend errors become
-CM_INVALID_REQUEST / CM_NOT_FOUND / CM_QUOTA with the backend's text), §4.1 (the sandbox's Prefer
-triggers) and §4.6 (sandbox data and the T00xxx codes), and upstream §3.5, §3.13.
+CM_INVALID_REQUEST / CM_NOT_FOUND / CM_QUOTA with the backend's text) and §4.6 (sandbox data and the
+T00xxx codes), and upstream §3.13. The sandbox's Prefer triggers on this operation are in
+``test_sandbox_triggers.py``.
 """
 
 from __future__ import annotations
@@ -16,14 +17,12 @@ import pytest
 
 from conformance._resources import fixtures_dir
 from conformance.client import ApiClient
-from conformance.environments import Environment
-from conformance.suite import _bodies, _expect
+from conformance.suite import _expect
 from conformance.suite._bodies import SANDBOX_SECTION
-from conformance.suite._labels import behaviour
 
-AREA = "NHS App accounts"
-FEATURE = "GET /channels/nhsapp/accounts"
-SECTION = "get-/channels/nhsapp/accounts"
+#: this module's labels: GET_NHSAPP_ACCOUNTS's area, feature and NHS documentation section
+behaviour = _expect.operation_labels(_expect.GET_NHSAPP_ACCOUNTS)
+
 PATH = "/channels/nhsapp/accounts"
 ODS = "ods-organisation-code"
 
@@ -116,27 +115,16 @@ def published_page(page: int) -> list[dict[str, Any]]:
 # ---- pages --------------------------------------------------------------------------------------------
 
 
-@behaviour(
-    area=AREA,
-    feature=FEATURE,
-    story="A practice's first page of accounts comes back with self and last links (page 1 when none asked)",
-    severity="blocker",
-    section=SECTION,
-    ref="behaviour §1.5; upstream §3.13 (single page)",
-)
+@behaviour(severity="blocker", ref="behaviour §1.5; upstream §3.13 (single page)")
 @pytest.mark.parametrize("page", [None, "1"], ids=["no-page", "page-1"])
 def test_first_page_of_accounts(api: ApiClient, page: str | None) -> None:
+    """A practice's first page of accounts comes back with self and last links (page 1 when none asked)."""
     assert_accounts_page(fetch(api, KNOWN_ODS, page), api, KNOWN_ODS, 1)
 
 
-@behaviour(
-    area=AREA,
-    feature=FEATURE,
-    story="The practice code is case-insensitive: written in lower case it gets the same accounts",
-    section=SECTION,
-    ref="behaviour §1.5 (case-insensitive), §4.6 (upper-cased first)",
-)
+@behaviour(ref="behaviour §1.5 (case-insensitive), §4.6 (upper-cased first)")
 def test_practice_code_is_case_insensitive(api: ApiClient) -> None:
+    """The practice code is case-insensitive: written in lower case it gets the same accounts."""
     upper = _expect.success_data(fetch(api, KNOWN_ODS), 200)
     lower = _expect.success_data(fetch(api, KNOWN_ODS.lower()), 200)
     assert lower.get("attributes") == upper.get("attributes"), (
@@ -144,30 +132,20 @@ def test_practice_code_is_case_insensitive(api: ApiClient) -> None:
     )
 
 
-@behaviour(
-    area=AREA,
-    feature=FEATURE,
-    story="The sandbox answers every other valid practice code with its two sample accounts on one page",
-    section=SANDBOX_SECTION,
-    ref="behaviour §4.6 rule 7; upstream §3.13 (test_single_page)",
-)
+@behaviour(section=SANDBOX_SECTION, ref="behaviour §4.6 rule 7; upstream §3.13 (test_single_page)")
 @pytest.mark.scenario
 @pytest.mark.parametrize("ods", ["X26", "Y00001", "X12345"])
 def test_sandbox_single_page_practices(api: ApiClient, ods: str) -> None:
+    """The sandbox answers every other valid practice code with its two sample accounts on one page."""
     body = assert_accounts_page(fetch(api, ods), api, ods, 1, last_page=1)
     assert body["data"]["attributes"]["accounts"] == SANDBOX_SINGLE_PAGE_ACCOUNTS
 
 
-@behaviour(
-    area=AREA,
-    feature=FEATURE,
-    story="Each of the sandbox's eight pages for T00001 links to the last page and to the next one",
-    section=SANDBOX_SECTION,
-    ref="behaviour §4.6 rule 6; upstream §3.13 (test_multi_pages)",
-)
+@behaviour(section=SANDBOX_SECTION, ref="behaviour §4.6 rule 6; upstream §3.13 (test_multi_pages)")
 @pytest.mark.scenario
 @pytest.mark.parametrize("page", range(1, PAGINATED_LAST_PAGE + 1), ids=lambda page: f"page-{page}")
 def test_sandbox_paginated_practice(api: ApiClient, page: int) -> None:
+    """Each of the sandbox's eight pages for T00001 links to the last page and to the next one."""
     body = assert_accounts_page(
         fetch(api, PAGINATED_ODS, str(page)), api, PAGINATED_ODS, page, PAGINATED_LAST_PAGE
     )
@@ -176,15 +154,10 @@ def test_sandbox_paginated_practice(api: ApiClient, page: int) -> None:
     )
 
 
-@behaviour(
-    area=AREA,
-    feature=FEATURE,
-    story="Following the next links from the first page visits every page once and stops at the last",
-    section=SANDBOX_SECTION,
-    ref="behaviour §1.5 (links), §4.6 rule 6",
-)
+@behaviour(section=SANDBOX_SECTION, ref="behaviour §1.5 (links), §4.6 rule 6")
 @pytest.mark.scenario
 def test_next_links_walk_every_page(api: ApiClient) -> None:
+    """Following the next links from the first page visits every page once and stops at the last."""
     body = fetch(api, PAGINATED_ODS).json()
     visited = [body["links"]["self"]]
     while body["links"].get("next"):
@@ -202,93 +175,53 @@ def test_next_links_walk_every_page(api: ApiClient) -> None:
 # ---- refusals -----------------------------------------------------------------------------------------
 
 
-@behaviour(
-    area=AREA,
-    feature=FEATURE,
-    story="A request without a practice code is refused: 400 CM_INVALID_REQUEST 'Missing ODS Code'",
-    severity="critical",
-    section=SECTION,
-    ref="behaviour §1.5, §4.6 rule 2; upstream §3.13 (test_400_missing_ods_code)",
-)
+@behaviour(severity="critical", ref="behaviour §1.5, §4.6 rule 2; upstream §3.13 (test_400_missing_ods_code)")
 @pytest.mark.parametrize("page", [None, "1"], ids=["no-page", "page-1"])
 def test_missing_practice_code_is_refused(api: ApiClient, page: str | None) -> None:
+    """A request without a practice code is refused: 400 CM_INVALID_REQUEST 'Missing ODS Code'."""
     _expect.expect_error(fetch(api, None, page), 400, "nhsapp_missing_ods_code")
 
 
-@behaviour(
-    area=AREA,
-    feature=FEATURE,
-    story="The sandbox treats an empty practice code as missing: 400 'Missing ODS Code'",
-    severity="minor",
-    section=SANDBOX_SECTION,
-    ref="behaviour §4.6 rule 2",
-)
+@behaviour(severity="minor", section=SANDBOX_SECTION, ref="behaviour §4.6 rule 2")
 @pytest.mark.scenario
 def test_sandbox_empty_practice_code_is_missing(api: ApiClient) -> None:
+    """The sandbox treats an empty practice code as missing: 400 'Missing ODS Code'."""
     _expect.expect_error(fetch(api, ""), 400, "nhsapp_missing_ods_code")
 
 
-@behaviour(
-    area=AREA,
-    feature=FEATURE,
-    story="A malformed practice code is refused: 400 CM_INVALID_REQUEST 'Invalid ODS Code'",
-    severity="critical",
-    section=SECTION,
-    ref="behaviour §1.5, §4.6 rule 4; upstream §3.13 (test_400_invalid_ods_code)",
-)
+@behaviour(severity="critical", ref="behaviour §1.5, §4.6 rule 4; upstream §3.13 (test_400_invalid_ods_code)")
 @pytest.mark.parametrize("ods", ["NOT_A_VALID_CODE", "X25", "Y123456"])
 def test_malformed_practice_code_is_refused(api: ApiClient, ods: str) -> None:
+    """A malformed practice code is refused: 400 CM_INVALID_REQUEST 'Invalid ODS Code'."""
     _expect.expect_error(fetch(api, ods), 400, "nhsapp_invalid_ods_code")
 
 
-@behaviour(
-    area=AREA,
-    feature=FEATURE,
-    story="A page that is not a positive whole number is refused: 400 "
-    "'page must be a positive non-zero integer'",
-    section=SECTION,
-    ref="behaviour §1.5, §4.6 rule 5; upstream §3.13 (test_400_invalid_page)",
-)
+@behaviour(ref="behaviour §1.5, §4.6 rule 5; upstream §3.13 (test_400_invalid_page)")
 @pytest.mark.parametrize("page", ["page1", "0", "-1", "-20"])
 def test_invalid_page_is_refused(api: ApiClient, page: str) -> None:
+    """A page that is not a positive whole number is refused: 400 'page must be a positive non-zero
+    integer'."""
     _expect.expect_error(fetch(api, KNOWN_ODS, page), 400, "nhsapp_invalid_page")
 
 
-@behaviour(
-    area=AREA,
-    feature=FEATURE,
-    story="A page beyond the practice's data is answered 404 'Report not found'",
-    section=SECTION,
-    ref="behaviour §1.5; upstream §3.13 (page not found)",
-)
+@behaviour(ref="behaviour §1.5; upstream §3.13 (page not found)")
 def test_page_beyond_the_data_is_not_found(api: ApiClient) -> None:
+    """A page beyond the practice's data is answered 404 'Report not found'."""
     _expect.note_known_discrepancy("D20", REPORT_NOT_FOUND_DISCREPANCY)
     _expect.expect_error(fetch(api, KNOWN_ODS, "1000"), 404, "nhsapp_report_not_found")
 
 
-@behaviour(
-    area=AREA,
-    feature=FEATURE,
-    story="In the sandbox, a page past the last one is answered 404 'Report not found'",
-    section=SANDBOX_SECTION,
-    ref="behaviour §4.6 rules 6-7; upstream §3.13 (test_404_page_not_found)",
-)
+@behaviour(section=SANDBOX_SECTION, ref="behaviour §4.6 rules 6-7; upstream §3.13 (test_404_page_not_found)")
 @pytest.mark.scenario
 @pytest.mark.parametrize(
     ("ods", "page"), [("Y00001", "2"), (PAGINATED_ODS, "9")], ids=["single-page-2", "T00001-9"]
 )
 def test_sandbox_page_past_the_last_is_not_found(api: ApiClient, ods: str, page: str) -> None:
+    """In the sandbox, a page past the last one is answered 404 'Report not found'."""
     _expect.expect_error(fetch(api, ods, page), 404, "nhsapp_report_not_found")
 
 
-@behaviour(
-    area=AREA,
-    feature=FEATURE,
-    story="The sandbox's trigger practices give the documented failures: T00404 not found, T00429 rate "
-    "limited, T00502 bad gateway",
-    section=SANDBOX_SECTION,
-    ref="behaviour §4.6 rule 3; upstream §3.13 (404 report / 429 / 502)",
-)
+@behaviour(section=SANDBOX_SECTION, ref="behaviour §4.6 rule 3; upstream §3.13 (404 report / 429 / 502)")
 @pytest.mark.scenario
 @pytest.mark.parametrize(
     ("ods", "status", "error"),
@@ -300,27 +233,6 @@ def test_sandbox_page_past_the_last_is_not_found(api: ApiClient, ods: str, page:
     ids=["T00404", "T00429", "T00502"],
 )
 def test_sandbox_trigger_practices(api: ApiClient, ods: str, status: int, error: str) -> None:
+    """The sandbox's trigger practices give the documented failures: T00404 not found, T00429 rate limited,
+    T00502 bad gateway."""
     _expect.expect_error(fetch(api, ods, retry=False), status, error)
-
-
-@behaviour(
-    area=AREA,
-    feature=FEATURE,
-    story=f"Each sandbox Prefer trigger gives its canned error on {FEATURE}",
-    section=SANDBOX_SECTION,
-    ref="behaviour §4.1; upstream §3.5, §4",
-)
-@pytest.mark.scenario
-@pytest.mark.parametrize("code", list(_bodies.PREFER_TRIGGERS), ids=lambda code: f"code={code}")
-def test_prefer_trigger_on_nhsapp_accounts(
-    api: ApiClient, notify_environment: Environment, code: str
-) -> None:
-    status, error, retry_after = _bodies.PREFER_TRIGGERS[code]
-    # retry=False: the 425, 429 and 503 answers are what this test judges, not something to wait out
-    headers = {"Prefer": f"code={code}"}
-    response = _expect.send(
-        api, _expect.GET_NHSAPP_ACCOUNTS, notify_environment, headers=headers, retry=False
-    )
-    _expect.expect_error(response, status, error)
-    got = response.headers.get("Retry-After")
-    assert retry_after in (None, got), f"Retry-After should be {retry_after}, got {got!r}"

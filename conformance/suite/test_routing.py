@@ -8,7 +8,6 @@ test_405_message_batch_invalid_method), whose double-slash URLs the gateway coll
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from conformance.client import JSONAPI, ApiClient
@@ -16,6 +15,8 @@ from conformance.environments import Environment
 from conformance.suite import _bodies
 from conformance.suite._bodies import message
 from conformance.suite._expect import (
+    CREATE_BATCH,
+    CREATE_MESSAGE,
     DISCREPANCY_HEAD_GET_MESSAGE,
     GET_MESSAGE,
     UNKNOWN_MESSAGE_ID,
@@ -23,14 +24,17 @@ from conformance.suite._expect import (
     describe,
     expect_correlation_id,
     expect_error,
+    expect_retry_after,
     expect_status,
     new_correlation_id,
     note_known_discrepancy,
     send,
 )
-from conformance.suite._labels import behaviour
+from conformance.suite._labels import case, for_module
 
 AREA = "routing"
+#: this module's labels: each test names its feature (the operation or paths it proves)
+behaviour = for_module(area=AREA)
 
 #: Paths no route matches. Matching is exact and case-sensitive, and backend paths are not exposed.
 UNKNOWN_PATHS = {
@@ -64,53 +68,42 @@ def _route_label(path: str) -> str:
     return "get-message" if path == GET_MESSAGE.path else path.strip("/").replace("/", "-")
 
 
-def send_method(api: ApiClient, method: str, path: str, correlation_id: str) -> httpx.Response:
-    """``method`` on ``path`` with well-formed headers (and a valid body where a body is usual)."""
-    headers = {"X-Correlation-Id": correlation_id}
+def expect_routing_error(api: ApiClient, method: str, path: str, status: int, name: str) -> None:
+    """``method`` on ``path``, with well-formed headers (and a valid body where a body is usual), gets the
+    catalogue error ``name`` and its correlation id back; a HEAD answer has no body."""
+    corr = new_correlation_id()
+    headers = {"X-Correlation-Id": corr}
     check = method not in STATUS_ONLY_METHODS
     if method in BODY_METHODS:
         body = message(api.target.routing_plan_id)
-        return api.request(method, path, json=body, content_type=JSONAPI, headers=headers, check=check)
-    return api.request(method, path, headers=headers, check=check)
-
-
-def expect_routing_error(response: httpx.Response, status: int, name: str, correlation_id: str) -> None:
+        response = api.request(method, path, json=body, content_type=JSONAPI, headers=headers, check=check)
+    else:
+        response = api.request(method, path, headers=headers, check=check)
     expect_error(response, status, name)
-    expect_correlation_id(response, correlation_id)
-    if response.request.method == "HEAD":
+    expect_correlation_id(response, corr)
+    if method == "HEAD":
         assert response.content == b"", f"a HEAD response must have no body: {describe(response)}"
 
 
 @behaviour(
-    area=AREA,
-    feature="unknown path",
-    story="A path that is not part of the API is answered 404 Resource not found",
-    severity="critical",
-    ref="behaviour §3.7; upstream §3.4 test_404_not_found",
+    feature="unknown path", severity="critical", ref="behaviour §3.7; upstream §3.4 test_404_not_found"
 )
 @pytest.mark.parametrize("path", list(UNKNOWN_PATHS.values()), ids=list(UNKNOWN_PATHS))
 def test_unknown_path_not_found(api: ApiClient, path: str) -> None:
-    corr = new_correlation_id()
-    expect_routing_error(send_method(api, "GET", path, corr), 404, "not_found", corr)
+    """A path that is not part of the API is answered 404 Resource not found."""
+    expect_routing_error(api, "GET", path, 404, "not_found")
 
 
-@behaviour(
-    area=AREA,
-    feature="unknown path",
-    story="An unknown path is answered 404 whatever the method",
-    ref="behaviour §3.7; upstream §3.4 test_404_not_found",
-)
+@behaviour(feature="unknown path", ref="behaviour §3.7; upstream §3.4 test_404_not_found")
 @pytest.mark.undeclared_method
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
 def test_unknown_path_not_found_for_every_method(api: ApiClient, method: str) -> None:
-    corr = new_correlation_id()
-    expect_routing_error(send_method(api, method, UNKNOWN_PATH, corr), 404, "not_found", corr)
+    """An unknown path is answered 404 whatever the method."""
+    expect_routing_error(api, method, UNKNOWN_PATH, 404, "not_found")
 
 
 @behaviour(
-    area=AREA,
     feature="every operation",
-    story="A documented path called with a method it does not allow is answered 405 Method not allowed",
     severity="critical",
     ref="behaviour §3.7; upstream §3.4 test_405_message_batch_invalid_method",
 )
@@ -124,57 +117,39 @@ def test_unknown_path_not_found_for_every_method(api: ApiClient, method: str) ->
     ],
 )
 def test_wrong_method_not_allowed(api: ApiClient, path: str, method: str) -> None:
-    corr = new_correlation_id()
-    expect_routing_error(send_method(api, method, path, corr), 405, "not_allowed", corr)
+    """A documented path called with a method it does not allow is answered 405 Method not allowed."""
+    expect_routing_error(api, method, path, 405, "not_allowed")
 
 
-@behaviour(
-    area=AREA,
-    feature="POST /v1/message-batches",
-    story="A trailing slash on the batch route is not the batch route: 404, and nothing is created",
-    ref="behaviour §3.7",
-)
+@behaviour(area=None, feature=None, ref="behaviour §3.7")
 @pytest.mark.undeclared_method
-def test_trailing_slash_on_batch_route(api: ApiClient) -> None:
-    corr = new_correlation_id()
-    expect_routing_error(send_method(api, "POST", "/v1/message-batches/", corr), 404, "not_found", corr)
-
-
-@behaviour(
-    area=AREA,
-    feature="POST /v1/messages",
-    story=(
-        "A trailing slash on the messages route falls under GET /v1/messages/{messageId}, "
-        "so POST there is 405 and nothing is created"
-    ),
-    ref="behaviour §3.7",
+@pytest.mark.parametrize(
+    ("path", "status", "error"),
+    [
+        case(
+            "/v1/message-batches/", 404, "not_found", id="batch-route", area=AREA, feature=CREATE_BATCH.label
+        ),
+        case(
+            "/v1/messages/", 405, "not_allowed", id="messages-route", area=AREA, feature=CREATE_MESSAGE.label
+        ),
+    ],
 )
-@pytest.mark.undeclared_method
-def test_trailing_slash_on_messages_route(api: ApiClient) -> None:
-    corr = new_correlation_id()
-    expect_routing_error(send_method(api, "POST", "/v1/messages/", corr), 405, "not_allowed", corr)
+def test_trailing_slash_is_another_path(api: ApiClient, path: str, status: int, error: str) -> None:
+    """A trailing slash makes another path: POST there is 404 on the batch route and, on the messages route,
+    which then falls under GET /v1/messages/{messageId}, 405; nothing is created."""
+    expect_routing_error(api, "POST", path, status, error)
 
 
-@behaviour(
-    area=AREA,
-    feature="POST /v1/message-batches",
-    story="A doubled slash in the path is treated as a single one (GET on the batch route is still 405)",
-    severity="minor",
-    ref="upstream §1.9, §7",
-)
+@behaviour(feature="POST /v1/message-batches", severity="minor", ref="upstream §1.9, §7")
 @pytest.mark.undeclared_method
 def test_double_slash_is_collapsed(api: ApiClient) -> None:
-    corr = new_correlation_id()
-    expect_routing_error(send_method(api, "GET", "//v1/message-batches", corr), 405, "not_allowed", corr)
+    """A doubled slash in the path is treated as a single one (GET on the batch route is still 405)."""
+    expect_routing_error(api, "GET", "//v1/message-batches", 405, "not_allowed")
 
 
-@behaviour(
-    area=AREA,
-    feature=GET_MESSAGE.label,
-    story="HEAD is allowed on the get-message route: same status as GET, and no body",
-    ref="behaviour §1.4, §3.7, §7.9",
-)
+@behaviour(feature=GET_MESSAGE.label, ref="behaviour §1.4, §3.7, §7.9")
 def test_head_get_message(api: ApiClient, notify_environment: Environment) -> None:
+    """HEAD is allowed on the get-message route: same status as GET, and no body."""
     note_known_discrepancy(
         DISCREPANCY_HEAD_GET_MESSAGE,
         "the contract describes only GET; the gateway's route table also allows HEAD but documents no "
@@ -191,15 +166,10 @@ def test_head_get_message(api: ApiClient, notify_environment: Environment) -> No
     expect_correlation_id(head, corr)
 
 
-@behaviour(
-    area=AREA,
-    feature=GET_MESSAGE.label,
-    story="HEAD on a message the sandbox stores is answered 200 with no body",
-    severity="minor",
-    ref="behaviour §4.5, §7.9",
-)
+@behaviour(feature=GET_MESSAGE.label, severity="minor", ref="behaviour §4.5, §7.9")
 @pytest.mark.scenario
 def test_head_stored_sandbox_message(api: ApiClient) -> None:
+    """HEAD on a message the sandbox stores is answered 200 with no body."""
     path = f"/v1/messages/{STORED_MESSAGE_ID}"
     expect_status(api.get(path), 200)
     head = api.request("HEAD", path, check=False)
@@ -211,9 +181,7 @@ def test_head_stored_sandbox_message(api: ApiClient) -> None:
 
 
 @behaviour(
-    area=AREA,
     feature="bare base URL and unknown paths",
-    story="Sandbox Prefer triggers answer before routing: the bare base URL and unknown paths get them too",
     section=_bodies.SANDBOX_SECTION,
     ref="behaviour §3.1, §4.1; upstream §3.5 (requests to {base})",
 )
@@ -221,18 +189,15 @@ def test_head_stored_sandbox_message(api: ApiClient) -> None:
 @pytest.mark.parametrize("path", ["", UNKNOWN_PATH], ids=["bare-base", "unknown-path"])
 @pytest.mark.parametrize("code", list(_bodies.ALL_PREFER_TRIGGERS), ids=lambda code: f"code={code}")
 def test_prefer_trigger_precedes_routing(api: ApiClient, path: str, code: str) -> None:
+    """Sandbox Prefer triggers answer before routing: the bare base URL and unknown paths get them too."""
     status, error, retry_after = _bodies.ALL_PREFER_TRIGGERS[code]
     response = api.get(path, headers={"Prefer": f"code={code}"}, retry=False)
     expect_error(response, status, error)
-    got = response.headers.get("Retry-After")
-    assert retry_after in (None, got), f"Retry-After should be {retry_after}, got {got!r}"
+    expect_retry_after(response, retry_after)
 
 
 @behaviour(
-    area=AREA,
     feature="sandbox fault paths",
-    story="The sandbox's fault paths show how downstream failures reach a client: timeouts become 504, "
-    "a refused certificate 503",
     section=_bodies.SANDBOX_SECTION,
     ref="behaviour §3.9 rules 11-14, §4.7; upstream §3.5",
 )
@@ -250,4 +215,6 @@ def test_prefer_trigger_precedes_routing(api: ApiClient, path: str, code: str) -
 def test_sandbox_fault_paths(
     api: ApiClient, path: str, params: dict[str, str] | None, status: int, error: str
 ) -> None:
+    """The sandbox's fault paths show how downstream failures reach a client: timeouts become 504, a refused
+    certificate 503."""
     expect_error(api.get(path, params=params, retry=False), status, error)

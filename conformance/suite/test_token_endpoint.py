@@ -30,10 +30,13 @@ from conformance.auth import JWT_BEARER, SignedJWTAuth, load_private_key
 from conformance.client import ApiClient
 from conformance.environments import Credentials, Target
 from conformance.suite._expect import GET_MESSAGE, expect_error
-from conformance.suite._labels import behaviour
+from conformance.suite._labels import for_module
 
 AREA = "auth"
 FEATURE = "POST /oauth2/token"
+#: this module's labels: the token endpoint, in the auth area
+behaviour = for_module(area=AREA, feature=FEATURE)
+
 GRANT_TYPE = "client_credentials"
 #: The longest client assertion lifetime the platform accepts.
 MAX_LIFETIME_S = 300
@@ -170,18 +173,11 @@ def assert_refused(response: httpx.Response, why: str) -> None:
     assert issued_token(response) is None, f"an access token was issued although {why}"
 
 
-@behaviour(
-    area=AREA,
-    feature=FEATURE,
-    story=(
-        "Your credentials work: the token endpoint accepts your signed client assertion, "
-        "and the access token it issues opens the API"
-    ),
-    severity="blocker",
-    ref="behaviour §6",
-)
+@behaviour(severity="blocker", ref="behaviour §6")
 @pytest.mark.needs_auth
 def test_client_assertion_accepted(api: ApiClient) -> None:
+    """Your credentials work: the token endpoint accepts your signed client assertion, and the access token it
+    issues opens the API."""
     creds, token_url = _credentials(api.target)
     auth = SignedJWTAuth.from_key_file(
         token_url=token_url, api_key=creds.api_key, kid=creds.kid, key_path=creds.private_key_path
@@ -197,29 +193,19 @@ def test_client_assertion_accepted(api: ApiClient) -> None:
     expect_error(opened, 404, "not_found")  # past auth: the message simply does not exist
 
 
-@behaviour(
-    area=AREA,
-    feature=FEATURE,
-    story="The token endpoint refuses a client assertion or token request that breaks the signed-JWT rules",
-    severity="critical",
-    ref="behaviour §6",
-)
+@behaviour(severity="critical", ref="behaviour §6")
 @pytest.mark.needs_auth
 @pytest.mark.parametrize("case", list(REFUSED_ASSERTIONS))
 def test_bad_assertion_refused(api: ApiClient, case: str) -> None:
+    """The token endpoint refuses a client assertion or token request that breaks the signed-JWT rules."""
     response = post_token_request(api, _form(_assertion(api.target, case), case))
     assert_refused(response, REFUSED_ASSERTIONS[case])
 
 
-@behaviour(
-    area=AREA,
-    feature=FEATURE,
-    story="A client assertion can be used once: replaying it (same jti) is refused",
-    severity="critical",
-    ref="behaviour §6",
-)
+@behaviour(severity="critical", ref="behaviour §6")
 @pytest.mark.needs_auth
 def test_reused_jti_refused(api: ApiClient) -> None:
+    """A client assertion can be used once: replaying it (same jti) is refused."""
     form = _form(_assertion(api.target, "valid"))
     first = post_token_request(api, form)
     assert first.status_code == 200 and issued_token(first), f"the first use was refused: {_outline(first)}"

@@ -64,12 +64,13 @@ def test_max_duration_stops_a_long_run(start_target: StartTarget, reports: Path)
 def test_plain_pytest_against_a_hanging_target_ends_without_tracebacks(
     start_target: StartTarget, tmp_path: Path
 ) -> None:
-    """The plugin under plain pytest, with its default per-request timeout."""
+    """The plugin under plain pytest (with a short per-request timeout, to keep the test short)."""
     hang = HangAfter(answered=ANSWERED)
     target = start_target("sandbox", hang)
     outcome = run_pytest(
         "--pyargs", "conformance.suite", "-p", "no:cacheprovider", "-q",
-        "--notify-env", "sandbox", "--notify-base-url", target.base_url, "-k", "negotiation",
+        "--notify-env", "sandbox", "--notify-base-url", target.base_url, "--notify-timeout", "2",
+        "-k", "negotiation",
         cwd=tmp_path, timeout=300,
     )  # fmt: skip
     assert hang.hanging.is_set(), target.traffic.summary()

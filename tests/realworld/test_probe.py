@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.realworld.conftest import StartServer, StartTarget
 from tests.support.cli import Outcome, run_cli
 from tests.support.runs import assert_names_the_problem, assert_no_traceback, assert_one_line, sandbox_run
 from tests.support.servers import LoopbackServer
 from tests.support.targets import html_app, plain_404_app, redirect_app
+
+pytestmark = pytest.mark.slow  # each starts the command line and probes
 
 USAGE = 2
 MAX_PROBES = 2

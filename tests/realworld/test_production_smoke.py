@@ -33,11 +33,15 @@ def test_default_run_creates_at_most_one_message(
     args = authenticated_run(target, reports, *FAST, env="production-smoke")
     outcome = run_cli(*_smoke(args), env=target.client_env(tmp_path), timeout=400)
     assert outcome.returncode == 0, outcome.tail()
-    assert target.traffic.creates <= 1, target.traffic.summary()
+    # the documented footprint: at most one message, and at most one batch (of one message)
+    created = [hit.path.rstrip("/") for hit in target.traffic.hits if hit.is_create]
+    assert created.count("/comms/v1/messages") <= 1, target.traffic.summary()
+    assert created.count("/comms/v1/message-batches") <= 1, target.traffic.summary()
     assert target.traffic.count <= REQUEST_BUDGET, target.traffic.summary()
     assert_no_traceback(outcome)
 
 
+@pytest.mark.slow
 def test_plan_sends_nothing(start_target: StartTarget, tmp_path: Path, reports: Path) -> None:
     target = start_target("integration")
     args = authenticated_run(target, reports, env="production-smoke")

@@ -74,7 +74,7 @@ def test_every_fifth_request_429_with_retry_after_http_date_passes(
 def test_a_target_that_always_answers_429_is_inconclusive(start_target: StartTarget, reports: Path) -> None:
     """Every API request but the first (the reachability probe) gets 429 with Retry-After: 1."""
     target = start_target("sandbox", AlwaysQuota(retry_after="1", pass_first=1))
-    outcome = run_cli(*sandbox_run(target, reports, *FAST, "-k", "test_missing_accept_on_reads"), timeout=300)
+    outcome = run_cli(*sandbox_run(target, reports, *FAST, "-k", "test_missing_accept and get"), timeout=300)
     assert outcome.returncode == INCONCLUSIVE, outcome.tail()
     assert_one_line(outcome)
     assert_no_traceback(outcome)

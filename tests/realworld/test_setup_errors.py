@@ -68,6 +68,7 @@ def test_an_encrypted_key_with_its_passphrase_is_used(
     assert keys.PASSPHRASE not in outcome.output
 
 
+@pytest.mark.slow  # resolving a selection means collecting the suite
 @pytest.mark.parametrize(
     "selection",
     [
@@ -155,4 +156,12 @@ def test_an_impossible_base_url_is_a_usage_error(base_url: str, reports: Path) -
     outcome = run_cli(*sandbox_run(base_url, reports), timeout=120)
     assert outcome.returncode == USAGE, outcome.tail()
     assert_names_the_problem(assert_one_line(outcome))
+    assert_no_traceback(outcome)
+
+
+def test_serve_on_an_impossible_port_is_a_usage_error() -> None:
+    """``serve --port 70000``: one line, exit 2, nothing listening."""
+    outcome = run_cli("serve", "--port", "70000", timeout=60)
+    assert outcome.returncode == USAGE, outcome.tail()
+    assert_one_line(outcome)
     assert_no_traceback(outcome)

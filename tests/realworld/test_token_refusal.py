@@ -25,6 +25,8 @@ from tests.support.targets import (
     token_without_access_token,
 )
 
+pytestmark = pytest.mark.slow  # each runs the command line up to its first test
+
 CLIENT_REFUSED = 4
 MAX_TOKEN_REQUESTS = 3
 #: enough tests that each would ask for a token if the first refusal did not stop the run

@@ -137,8 +137,9 @@ class HangAfter(Misbehaviour):
         self._lock = threading.Lock()
         self._seen = 0
         self._released = threading.Event()
-        #: set when the first request is held
+        #: set when the first request is held, at ``hung_at`` (``time.monotonic()``)
         self.hanging = threading.Event()
+        self.hung_at: float | None = None
 
     def wrap(self, app: ASGIApp, config: ReferenceConfig) -> ASGIApp:
         async def hang(scope: Scope, receive: Receive, send: Send) -> None:
@@ -148,6 +149,8 @@ class HangAfter(Misbehaviour):
                     passes = self._seen <= self.answered
                 if not passes:
                     await drain(receive)
+                    if self.hung_at is None:
+                        self.hung_at = time.monotonic()
                     self.hanging.set()
                     await wait_until(self._released, self.limit_s)
                     return  # uvicorn closes the connection without a response
@@ -299,15 +302,6 @@ class ReverseProxy:
     def __init__(self, upstream: str, timeout_s: float = 120.0) -> None:
         self.upstream = upstream.rstrip("/")
         self.timeout_s = timeout_s
-        self._clients: dict[int, httpx.AsyncClient] = {}
-
-    def _client(self) -> httpx.AsyncClient:
-        loop = id(asyncio.get_running_loop())
-        if loop not in self._clients:
-            self._clients[loop] = httpx.AsyncClient(
-                trust_env=False, timeout=self.timeout_s, limits=httpx.Limits(max_connections=50)
-            )
-        return self._clients[loop]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -321,13 +315,14 @@ class ReverseProxy:
             for name, value in scope["headers"]
             if name.decode("latin-1").lower() not in self._HOP_BY_HOP
         ]
-        client = self._client()
-        request = client.build_request(scope["method"], httpx.URL(url), headers=headers, content=body)
-        upstream = await client.send(request, stream=True)
-        try:
-            content = b"".join([chunk async for chunk in upstream.aiter_raw()])
-        finally:
-            await upstream.aclose()
+        # one client per request: nothing outlives the request, so nothing is left open at stop
+        async with httpx.AsyncClient(trust_env=False, timeout=self.timeout_s) as client:
+            request = client.build_request(scope["method"], httpx.URL(url), headers=headers, content=body)
+            upstream = await client.send(request, stream=True)
+            try:
+                content = b"".join([chunk async for chunk in upstream.aiter_raw()])
+            finally:
+                await upstream.aclose()
         out_headers = [
             (name.lower().encode("latin-1"), value.encode("latin-1"))
             for name, value in upstream.headers.multi_items()

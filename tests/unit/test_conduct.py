@@ -197,3 +197,20 @@ def test_a_dropped_connection_with_a_live_ping_is_only_this_request(serve: Calla
         with pytest.raises(RequestNotAnswered, match="RemoteProtocolError"):
             http.get(base + "/v1/x")
         assert http.get(base + "/v1/x").status_code == 200
+
+
+def test_a_test_judging_a_status_gets_it_and_still_waits_out_others(serve: Callable[[Script], str]) -> None:
+    from conformance.transport import JUDGED
+
+    script = Script([(429, {"Retry-After": "1"}), (200, {})])
+    base = serve(script)
+    with _client(base, Conduct(retry=FAST)) as http:
+        request = http.build_request("GET", base + "/v1/x")
+        request.extensions[JUDGED] = frozenset({429})
+        assert http.send(request).status_code == 429  # the trigger's own answer: judged, not waited out
+        script.times.clear()
+        script.answers = [(429, {"Retry-After": "1"}), (422, {})]
+        request = http.build_request("GET", base + "/v1/y")
+        request.extensions[JUDGED] = frozenset({422})
+        assert http.send(request).status_code == 422  # a throttle it did not provoke is waited out
+    assert len(script.times) == 2

@@ -34,6 +34,8 @@ MAX_WAIT_S = 30.0
 MAX_RESENDS = 2
 #: callbacks in a row without an HTTP answer, to one URL, after which the receiver counts as down
 SILENT_IN_A_ROW = 3
+#: the rules about a 429's Retry-After: they fail the ``retry-after`` row, not the check that met the 429
+THROTTLING_CODES = frozenset({"CB-006", "CB-007"})
 
 
 @dataclass(frozen=True)
@@ -55,15 +57,20 @@ class CheckResult:
     skipped: list[Delivery] = field(default_factory=list)
 
     @property
+    def own_findings(self) -> list[Finding]:
+        """The findings about what this check tests; a 429's Retry-After is judged by its own row."""
+        return [finding for finding in self.findings if finding.violation.code not in THROTTLING_CODES]
+
+    @property
     def failed(self) -> bool:
-        return any(finding.violation.severity is Severity.ERROR for finding in self.findings)
+        return any(finding.violation.severity is Severity.ERROR for finding in self.own_findings)
 
     @property
     def status(self) -> str:
         """``failed``, ``deviates`` (warnings only), ``inconclusive``, ``not run`` or ``passed``."""
         if self.failed:
             return "failed"
-        if self.findings:
+        if self.own_findings:
             return "deviates"
         if self.unassessed:
             return "inconclusive" if self.attempts else "not run"

@@ -1,0 +1,342 @@
+"""The bounds in conformance/limits.py hold for real objects: a failure message for 100 broken error
+objects stays one short line per rule, a 5 MB body is cut with a note of how much, a passing test's
+evidence is compact while a failing one keeps its exchanges, history.jsonl keeps the last N runs however
+many share the folder, and the manifest's size follows the folder's files, not the number of runs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance import limits
+from conformance.checks import ConformanceViolation, Violation, assert_no_violations, check_error_response
+from conformance.exchange import Exchange
+from conformance.reporting import allure_html
+from conformance.reporting.exchange_text import describe_compactly, describe_exchange
+from conformance.reporting.manifest import write_manifest
+from conformance.reporting.metadata import RunFacts
+from conformance.reporting.readiness import Readiness
+from conformance.reporting.summary import AreaCounts
+
+pytest_plugins = ["pytester"]
+
+URL = "http://127.0.0.1:8000/comms/v1/message-batches"
+
+
+def _error(index: int, pointer: str) -> dict[str, Any]:
+    return {
+        "code": "CM_INVALID_VALUE",
+        "links": {"about": "https://digital.nhs.uk/developer/api-catalogue/nhs-notify"},
+        "status": "400",
+        "title": "Invalid value",
+        "detail": f"Invalid value supplied for message {index}: the field is not a valid NHS number.",
+        "source": {"pointer": pointer},
+    }
+
+
+def _hundred_misplaced_errors() -> tuple[Exchange, list[dict[str, Any]]]:
+    """A 400 whose 100 errors all point at the wrong place, and the 100 the catalogue expects."""
+    wrong = [_error(i, f"/attributes/messages/{i}/recipient/nhsNumber") for i in range(100)]
+    body = {"errors": [{"id": f"rrt-1.{i}", **error} for i, error in enumerate(wrong)]}
+    exchange = Exchange.build(
+        method="POST",
+        url=URL,
+        status=400,
+        response_headers={"Content-Type": "application/vnd.api+json"},
+        response_body=json.dumps(body).encode(),
+    )
+    expected = [_error(i, f"/data/attributes/messages/{i}/recipient/nhsNumber") for i in range(100)]
+    return exchange, expected
+
+
+# -- failure messages -------------------------------------------------------------------------------------
+def test_a_rule_broken_100_times_is_one_line_with_a_few_examples() -> None:
+    exchange, expected = _hundred_misplaced_errors()
+    violations = check_error_response(exchange, 400, expected)
+    assert len(violations) == 100
+    assert sum(len(v.detail) for v in violations) > 400_000  # what the old message quoted in full
+
+    with pytest.raises(ConformanceViolation) as raised:
+        assert_no_violations(violations, exchange)
+
+    message = str(raised.value)
+    lines = message.splitlines()
+    assert len(message) <= limits.FAILURE_MESSAGE_CHARS
+    assert lines[0] == f"100 conformance violations in POST {URL} -> 400:"
+    assert len(lines) == 2  # the heading and the one rule that was broken
+    assert lines[1].startswith("  [ERR-005] ") and "(100 times)" in lines[1]
+    assert lines[1].endswith(f"\u2026 and {100 - limits.FAILURE_EXAMPLES_PER_RULE} more")
+    assert raised.value.violations == tuple(violations)  # every one is still there for code that wants it
+
+
+def test_many_broken_rules_are_named_up_to_the_limit_then_counted() -> None:
+    shown = limits.FAILURE_RULES_SHOWN
+    violations = [Violation(f"HDR-{n:03d}", f"Rule {n}", "x\n" * 5_000) for n in range(shown + 4)]
+    message = str(ConformanceViolation(violations, "GET " + "http://h/" + "p" * 10_000 + " -> 200"))
+    lines = message.splitlines()
+    assert len(message) <= limits.FAILURE_MESSAGE_CHARS
+    assert len(lines[0]) <= limits.FAILURE_HEADING_CHARS + 40
+    named = lines[1:-1]
+    assert 1 <= len(named) <= shown  # as many whole lines as fit, never more than the limit
+    assert lines[-1] == f"  \u2026 and {shown + 4 - len(named)} more rules broken"
+    assert all(len(line) <= limits.FAILURE_DETAIL_CHARS + 40 for line in named)
+    few = [Violation(f"HDR-{n:03d}", f"Rule {n}", "short") for n in range(shown + 4)]
+    assert str(ConformanceViolation(few)).splitlines()[-1] == "  \u2026 and 4 more rules broken"
+
+
+def test_repeated_identical_details_are_quoted_once() -> None:
+    violations = [Violation("HDR-004", "Cache-Control should be set", "Cache-Control is absent")] * 7
+    assert str(ConformanceViolation(violations)).splitlines()[1] == (
+        "  [HDR-004] Cache-Control should be set (7 times): Cache-Control is absent"
+    )
+
+
+# -- attachments ------------------------------------------------------------------------------------------
+def _five_megabyte_batch() -> Exchange:
+    messages = [{"messageReference": f"ref-{i:07d}", "recipient": {"nhsNumber": "9990548609"}} for i in range(65_000)]
+    body = json.dumps({"data": {"type": "MessageBatch", "attributes": {"messages": messages}}}).encode()
+    assert len(body) > 5_000_000
+    return Exchange.build(
+        method="POST",
+        url=URL,
+        status=201,
+        request_headers={"Content-Type": "application/vnd.api+json"},
+        request_body=body,
+        response_headers={"Content-Type": "application/vnd.api+json"},
+        response_body=body,
+    )
+
+
+def test_a_five_megabyte_body_is_cut_with_a_note_of_how_much() -> None:
+    exchange = _five_megabyte_batch()
+    size = len(exchange.request_body)
+    digest = hashlib.sha256(exchange.request_body).hexdigest()
+    for text, preview in (
+        (describe_exchange(exchange), limits.BODY_PREVIEW_CHARS),
+        (describe_compactly(exchange), limits.COMPACT_BODY_PREVIEW_CHARS),
+    ):
+        cut = size - preview
+        note = f"\u2026 [{cut:,} more characters cut here for the report; the whole body is {size:,} bytes"
+        assert note in text.request and note in text.response
+        assert digest in text.request
+        assert text.size < 2 * preview + 4_000
+
+
+def test_a_long_request_body_is_written_once_not_again_in_the_curl_line() -> None:
+    body = json.dumps({"data": {"attributes": {"note": "n" * (limits.CURL_INLINE_BODY_CHARS + 10)}}})
+    exchange = Exchange.build(method="POST", url=URL, status=201, request_body=body.encode())
+    request = describe_exchange(exchange).request
+    assert request.count("n" * limits.CURL_INLINE_BODY_CHARS) == 1
+    assert "--data-binary @body  # the body above, exactly as sent" in request
+    short = Exchange.build(method="POST", url=URL, status=201, request_body=b'{"a":1}')
+    assert "--data-raw '{\"a\":1}'" in describe_exchange(short).request
+    assert "curl" not in describe_compactly(short).request
+
+
+SUITE = """
+import pytest
+from conformance.exchange import Exchange
+
+BIG = b'{"data": "' + b"x" * 5_000_000 + b'"}'
+
+
+def exchange(number, body=b'{"errors": []}'):
+    return Exchange.build(
+        method="POST",
+        url=f"http://127.0.0.1:1/comms/v1/messages?n={number}",
+        status=400,
+        request_headers={"Content-Type": "application/vnd.api+json"},
+        request_body=body,
+        response_headers={"Content-Type": "application/vnd.api+json"},
+        response_body=b'{"errors": [{"code": "CM_INVALID_VALUE"}]}',
+    )
+
+
+@pytest.fixture
+def api(send):
+    send(exchange("setup"))
+    return send
+
+
+def test_passes(api):
+    for number in range(30):
+        api(exchange(number))
+
+
+def test_fails(api):
+    for number in range(30):
+        api(exchange(number, BIG if number == 29 else b'{"errors": []}'))
+    assert False, "the API broke a rule"
+"""
+
+CONFTEST = """
+import pytest
+from conformance.reporting import evidence
+from conformance.transport import Recorder
+
+RECORDER = Recorder()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    evidence.install(config, RECORDER)
+
+
+@pytest.fixture
+def send():
+    def send(exchange):
+        for listener in RECORDER.listeners:
+            listener(exchange)
+    return send
+"""
+
+
+def _steps(result: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(result.get("steps", []))
+
+
+def test_a_passing_test_attaches_a_few_exchanges_compactly_and_a_failing_one_keeps_them(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_evidence_limits=SUITE)
+    results = pytester.path / "results"
+    run = pytester.runpytest_subprocess("-p", "no:notify_conformance", "-p", "no:cacheprovider", f"--alluredir={results}")
+    run.assert_outcomes(passed=1, failed=1)
+    documents = {p.name: p for p in results.iterdir()}
+    by_test = {
+        doc["name"]: doc
+        for doc in (json.loads(p.read_text()) for name, p in documents.items() if name.endswith("-result.json"))
+    }
+
+    # passing: the setup's exchange and the call's, in order; the first few attached as one text each
+    passed = _steps(by_test["test_passes"])
+    listed = limits.PASSING_LISTED_EXCHANGES
+    assert len(passed) == listed + 1
+    assert passed[0]["name"].startswith("POST /comms/v1/messages?n=setup")
+    assert passed[-1]["name"] == f"\u2026 {31 - listed} more exchanges not listed (the test passed: at most {listed} are listed)"
+    attached = [a for step in passed for a in step.get("attachments", [])]
+    assert [a["name"] for a in attached] == ["Exchange"] * limits.PASSING_ATTACHED_EXCHANGES
+    compact = (results / attached[0]["source"]).read_text()
+    assert compact.startswith("POST http://127.0.0.1:1/comms/v1/messages?n=setup") and "curl" not in compact
+
+    # failing: the first exchanges and the last ones in full, with a note of how many came between
+    failed = _steps(by_test["test_fails"])
+    head, tail = limits.FAILING_HEAD_EXCHANGES, limits.FAILING_TAIL_EXCHANGES
+    assert len(failed) == head + 1 + tail
+    assert failed[head]["name"] == f"\u2026 {31 - head - tail} more exchanges not attached (at most {head} per test)"
+    assert failed[-1]["name"].startswith("POST /comms/v1/messages?n=29")
+    for step in failed[:head] + failed[head + 1 :]:
+        assert [a["name"] for a in step["attachments"]] == ["Request", "Response"]
+    big = (results / failed[-1]["attachments"][0]["source"]).read_text()
+    assert "more characters cut here for the report; the whole body is 5,000,012 bytes" in big
+    assert len(big) < limits.BODY_PREVIEW_CHARS + 4_000
+
+    # the fixture showed nothing of its own, so no container file was written for it
+    assert not [name for name in documents if name.endswith("-container.json")]
+
+
+# -- history ----------------------------------------------------------------------------------------------
+def _allure_history_line(run: int, tests: int) -> str:
+    """One line as Allure 3.18 appends it: every test's labels, message and stack trace."""
+    labels = [{"name": name, "value": f"{name}-value"} for name in ("epic", "feature", "story", "suite", "host")]
+    results = {
+        f"{i:032x}.{run:032x}": {
+            "id": f"{run:016x}{i:016x}",
+            "name": f"Test number {i}",
+            "fullName": f"test_module#test_{i}",
+            "environment": "default",
+            "status": "failed",
+            "message": "AssertionError: " + "m" * 20_000,
+            "trace": "Traceback\n" + "t" * 50_000,
+            "start": 1,
+            "stop": 2,
+            "duration": 1,
+            "labels": labels,
+            "url": "",
+            "historyId": f"{i:032x}.{run:032x}",
+            "reportLinks": [],
+        }
+        for i in range(tests)
+    }
+    point = {"uuid": f"run-{run}", "name": "NHS Notify conformance", "timestamp": run, "knownTestCaseIds": [],
+             "testResults": results, "metrics": {}, "url": ""}  # fmt: skip
+    return json.dumps(point) + "\n"
+
+
+def test_history_keeps_the_last_runs_and_small_lines(tmp_path: Path) -> None:
+    history = tmp_path / "history.jsonl"
+    runs, tests = limits.HISTORY_RUNS + 5, 20
+    for run in range(runs):
+        with history.open("a", encoding="utf-8") as stream:  # what Allure does at the end of a build
+            stream.write(_allure_history_line(run, tests))
+            if run == 3:
+                stream.write("{not json\n")  # would stop every later build
+        allure_html.compact_history(history)
+    lines = history.read_text().splitlines()
+    assert len(lines) == limits.HISTORY_RUNS
+    assert [json.loads(line)["uuid"] for line in lines] == [f"run-{r}" for r in range(5, runs)]
+    for line in lines:
+        assert len(line) < 600 + tests * (limits.HISTORY_MESSAGE_CHARS + 300)
+        item = next(iter(json.loads(line)["testResults"].values()))
+        assert {"labels", "trace", "name", "fullName"}.isdisjoint(item)
+        assert item["status"] == "failed" and len(item["message"]) == limits.HISTORY_MESSAGE_CHARS
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("node") is None, reason="the HTML report needs Node.js and npm")
+def test_the_allure_cli_itself_keeps_the_history_bounded(tmp_path: Path) -> None:
+    cli = allure_html.find_or_install()
+    reports = tmp_path / "reports"
+    results = reports / "allure-results"
+    results.mkdir(parents=True)
+    for i, status in enumerate(("passed", "failed")):
+        result = {"uuid": f"u{i}", "historyId": f"h{i}", "name": f"t{i}", "fullName": f"m#t{i}",
+                  "status": status, "statusDetails": {"message": "AssertionError: " + "x" * 5_000,
+                  "trace": "y" * 5_000}, "start": 1, "stop": 2}  # fmt: skip
+        (results / f"u{i}-result.json").write_text(json.dumps(result))
+    sizes = []
+    for _ in range(limits.HISTORY_RUNS + 5):
+        allure_html.build(cli, reports, "history bound")
+        sizes.append((reports / "history.jsonl").stat().st_size)
+    lines = (reports / "history.jsonl").read_text().splitlines()
+    assert len(lines) == limits.HISTORY_RUNS
+    assert all(len(line) < 2_000 for line in lines)
+    assert sizes[-1] == sizes[-2]  # full: each build adds one line and drops the oldest
+    trend = (reports / "html" / "index.html").read_text()
+    assert "history bound" in trend
+
+
+# -- manifest ---------------------------------------------------------------------------------------------
+def test_the_manifest_lists_every_file_compactly_and_does_not_grow_with_runs(tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    results = reports / "allure-results"
+    results.mkdir(parents=True)
+    files = 500
+    for i in range(files):
+        (results / f"{i:08x}-0000-4000-8000-000000000000-attachment.txt").write_text(f"exchange {i}\n")
+    readiness = Readiness.from_counts([("negotiation", AreaCounts(passed=3))])
+    history = reports / "history.jsonl"
+    sizes = []
+    for run in range(limits.HISTORY_RUNS + 5):
+        with history.open("a", encoding="utf-8") as stream:
+            stream.write(_allure_history_line(run, 5))
+        allure_html.compact_history(history)
+        sizes.append(write_manifest(reports, RunFacts(environment="local"), readiness, None).stat().st_size)
+
+    manifest = (reports / "manifest.json").read_text()
+    document = json.loads(manifest)
+    on_disk = sorted(p.relative_to(reports).as_posix() for p in reports.rglob("*") if p.is_file())
+    assert [e["path"] for e in document["artefacts"]] == [p for p in on_disk if p != "manifest.json"]
+    assert len(manifest) <= 170 * len(on_disk) + 16 * 1024
+    assert max(sizes) - min(sizes) < 64  # a full history and the same files: the same size, run after run
+    lines = "".join(
+        f"{e['sha256']}  {e['path']}\n" for e in document["artefacts"] if e["path"].startswith("allure-results/")
+    )
+    tree = document["allure_results"]
+    assert tree["files"] == files and tree["sha256"] == hashlib.sha256(lines.encode()).hexdigest()
