@@ -141,9 +141,9 @@ def _credentials() -> tuple[str, str]:
 
 
 def callbacks_command(args: argparse.Namespace) -> ExitCode:
+    from conformance.callbacks.delivery_run import run_plan
     from conformance.callbacks.plan import Credentials, build_plan
     from conformance.callbacks.report import check_writable, summary, verdict, write_reports
-    from conformance.callbacks.delivery_run import run_plan
     from conformance.callbacks.schema import Kind
     from conformance.callbacks.sender import Sender
     from conformance.pacing import Pacer, RateLimit

@@ -21,8 +21,8 @@ from conformance import redaction
 from conformance._version import __version__
 from conformance.callbacks.checks import shown_status
 from conformance.callbacks.deliveries import Attempt
-from conformance.callbacks.rules import RULES
 from conformance.callbacks.delivery_run import CheckResult, Finding, RunResult
+from conformance.callbacks.rules import RULES
 from conformance.callbacks.signing import SIGNATURE_HEADER
 from conformance.checks import Severity
 from conformance.errors import ExitCode
