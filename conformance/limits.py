@@ -29,6 +29,11 @@ FAILURE_HEADING_CHARS = 240
 FAILURE_MESSAGE_CHARS = 2_000
 #: Bytes of a response body quoted in a suite assertion message (conformance.suite._expect.describe).
 FAILURE_BODY_BYTES = 600
+#: What the Allure results keep of any failure message, whatever raised it (JUnit keeps it whole) ...
+RESULT_MESSAGE_CHARS = 4_000
+#: ... and of its traceback, once the lines repeating the message are left out (its start, where the
+#: test failed, and its end, where the exception was raised).
+RESULT_TRACE_CHARS = 1_500
 
 # -- exchanges as evidence (conformance.reporting.exchange_text, conformance.reporting.evidence) ---------
 #: Characters of a body shown for a test that failed (after indenting JSON); then one line gives how much

@@ -142,15 +142,16 @@ class DriftCollector:
     def keys(self) -> list[str]:
         return sorted(self.entries)
 
+    def count(self) -> str:
+        """``2 undocumented things in the answers``."""
+        count = len(self.entries)
+        return f"{count} undocumented {'thing' if count == 1 else 'things'} in the answers"
+
     def describe(self) -> str:
         """``2 undocumented things in the answers (not failures; --strict-contract fails them)``."""
-        count = len(self.entries)
-        noun = "thing" if count == 1 else "things"
         if self.is_strict():
-            verdict = "failures under --strict-contract"
-        else:
-            verdict = "not failures; --strict-contract fails them"
-        return f"{count} undocumented {noun} in the answers ({verdict})"
+            return f"{self.count()} (failures under --strict-contract)"
+        return f"{self.count()} (not failures; --strict-contract fails them)"
 
     def title(self) -> str:
         return f"contract drift: {self.describe()}"
@@ -178,7 +179,7 @@ class DriftCollector:
         lines = [
             "## Contract drift",
             "",
-            f"{self.describe()}. {policy} One example exchange each is in `{DRIFT_FILE}`.",
+            f"{self.count()}. {policy} One example exchange each is in `{DRIFT_FILE}`.",
             "",
         ]
         lines += [f"- `{entry.drift.key}`: {_example_text(entry)}" for entry in self.ordered()]

@@ -19,7 +19,10 @@ written as steps in the order they were sent. An exchange outside any test phase
 The results writer is the redacting one (:mod:`conformance.reporting.scrubbing`), told to leave out
 fixtures that show nothing (no step, no attachment, no failure): allure-pytest writes one container file
 per fixture and parameter of every test, which made up half the files of a run and shows nothing a reader
-needs.
+needs. It also bounds what a failure carries into the results (and so into the HTML, where Allure shows
+each twice): the message to :data:`~conformance.limits.RESULT_MESSAGE_CHARS`, and the traceback, without
+the lines that repeat the message, to :data:`~conformance.limits.RESULT_TRACE_CHARS`. JUnit keeps both
+whole.
 """
 
 from __future__ import annotations
@@ -199,13 +202,60 @@ def _shows_something(fixture: Any) -> bool:
     )
 
 
+def bounded_message(message: str, limit: int = limits.RESULT_MESSAGE_CHARS) -> str:
+    """``message`` cut to ``limit`` characters, the cut said in its last line."""
+    if len(message) <= limit:
+        return message
+    note = f"\n\u2026 [{len(message) - limit:,} more characters cut for the report; junit.xml has them]"
+    return message[:limit] + note
+
+
+def bounded_trace(trace: str, message: str = "", limit: int = limits.RESULT_TRACE_CHARS) -> str:
+    """A pytest traceback without the ``E`` lines that repeat ``message`` (Allure shows it just above),
+    then cut in the middle to ``limit`` characters: its start names the test's failing line, its end the
+    frame that raised."""
+    lines = trace.splitlines()
+    kept = [line for line in lines if not (line.startswith("E ") and line[1:].strip() in message)]
+    text = "\n".join(kept) if len(kept) < len(lines) else trace
+    if len(text) <= limit:
+        return text
+    head = limit * 2 // 3
+    tail = limit - head
+    note = f"\u2026 [{len(text) - limit:,} characters of the traceback cut for the report; junit.xml has it]"
+    return f"{text[:head]}\n{note}\n{text[-tail:]}"
+
+
+def _bounded(item: Any) -> Any:
+    """``item`` (a result, or a fixture's before/after) with its failure's message and trace bounded; the
+    item itself when there is nothing to cut (allure's own objects are never changed)."""
+    details = getattr(item, "statusDetails", None)
+    if details is None:
+        return item
+    message = details.message or ""
+    trace = details.trace or ""
+    shorter_message, shorter_trace = bounded_message(message), bounded_trace(trace, message)
+    if shorter_message == message and shorter_trace == trace:
+        return item
+    bounded_details = copy.copy(details)
+    bounded_details.message = shorter_message or details.message
+    bounded_details.trace = shorter_trace or details.trace
+    bounded_item = copy.copy(item)
+    bounded_item.statusDetails = bounded_details
+    return bounded_item
+
+
 class EvidenceWriter(RedactingFileLogger):
-    """The redacting results writer, leaving out the fixtures that show nothing (see the module)."""
+    """The redacting results writer, leaving out the fixtures that show nothing and bounding what a
+    failure carries (see the module)."""
+
+    @hookimpl  # type: ignore[untyped-decorator]
+    def report_result(self, result: Any) -> None:
+        super().report_result(_bounded(result))
 
     @hookimpl  # type: ignore[untyped-decorator]
     def report_container(self, container: Any) -> None:
-        befores = [fixture for fixture in container.befores if _shows_something(fixture)]
-        afters = [fixture for fixture in container.afters if _shows_something(fixture)]
+        befores = [_bounded(fixture) for fixture in container.befores if _shows_something(fixture)]
+        afters = [_bounded(fixture) for fixture in container.afters if _shows_something(fixture)]
         if not befores and not afters:
             return
         kept = copy.copy(container)

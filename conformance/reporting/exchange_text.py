@@ -5,7 +5,8 @@ Everything shown passes through :mod:`conformance.redaction` first, and bodies a
 note of how much was cut, so a 5 MB batch cannot swell the single-file HTML and a secret cannot reach the
 page. A body is written once: a short request body is repeated in the curl line, a longer one is shown as
 sent and the curl line reads it from a file. The compact form (a passing test's evidence) has a smaller
-preview and no curl line. The sizes are in :mod:`conformance.limits`.
+preview, bodies as sent (not indented), no curl line and none of the headers the transport adds on every
+exchange. The sizes are in :mod:`conformance.limits`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ _REDACTION_MARGIN = 64 * 1024
 
 #: Headers curl works out for itself; repeating them would only make the replay line wrong when edited.
 _CURL_SKIPS = frozenset({"host", "content-length", "accept-encoding", "connection"})
+#: Headers every exchange carries whatever is tested (the client's transport, the server's clock): the
+#: compact form leaves them out.
+_TRANSPORT_HEADERS = _CURL_SKIPS | {"user-agent", "date"}
 _TOKEN_HINT = f" (put your own credentials where it shows {redaction.MARKER})"
 
 
@@ -84,9 +88,24 @@ def describe_exchange(
     return ExchangeText(title=_title(exchange, url), request=request, response=response)
 
 
-def describe_compactly(exchange: Exchange) -> ExchangeText:
-    """The compact form, for a test that passed: short body previews and no curl line."""
-    return describe_exchange(exchange, COMPACT_BODY_PREVIEW_CHARS, replay=False)
+def describe_compactly(exchange: Exchange, preview_chars: int = COMPACT_BODY_PREVIEW_CHARS) -> ExchangeText:
+    """The compact form, for a test that passed: the request line, the headers that say something, short
+    bodies as sent; the status line, headers and body of the response. No curl line."""
+    url = redaction.redact(exchange.url)
+
+    def part(first: list[str], headers: httpx.Headers, raw: bytes) -> str:
+        pairs = redaction.redact_headers(_as_sent(headers))
+        shown = [(name, value) for name, value in pairs if name.lower() not in _TRANSPORT_HEADERS]
+        body = _Body.of(raw, headers.get("content-type", ""), preview_chars, indent=False)
+        return "\n".join([*first, *_header_lines(shown), "", body.shown])
+
+    status_line = f"HTTP {exchange.status} {_reason(exchange.status)}".rstrip()
+    waited = [f"Waited out first: {line}" for line in exchange.waited]
+    return ExchangeText(
+        title=_title(exchange, url),
+        request=part([f"{exchange.method} {url}"], exchange.request_headers, exchange.request_body),
+        response=part([*waited, status_line], exchange.response_headers, exchange.response_body),
+    )
 
 
 def _title(exchange: Exchange, url: str) -> str:
@@ -130,8 +149,17 @@ class _Body:
     as_sent: bool = False
 
     @classmethod
-    def of(cls, raw: bytes, content_type: str, preview_chars: int, curl_chars: int | None = None) -> _Body:
-        """``curl_chars`` None: no curl line repeats the body, so JSON is indented whenever it fits."""
+    def of(
+        cls,
+        raw: bytes,
+        content_type: str,
+        preview_chars: int,
+        curl_chars: int | None = None,
+        *,
+        indent: bool = True,
+    ) -> _Body:
+        """``curl_chars`` None: no curl line repeats the body, so JSON is indented whenever it fits
+        (unless not ``indent``: then a body is always shown as sent)."""
         if not raw:
             return cls("(no body)", "")
         size = f"{len(raw):,} bytes, sha256 {hashlib.sha256(raw).hexdigest()}"
@@ -147,7 +175,7 @@ class _Body:
         if fits and (curl_chars is None or len(exact) <= curl_chars):
             # short: indented to read, and (with a curl line) repeated there exactly as sent
             replayable = exact if curl_chars is not None else None
-            shown, as_sent = _pretty(exact, content_type), False
+            shown, as_sent = (_pretty(exact, content_type), False) if indent else (exact, True)
         elif fits:
             # long enough that repeating it in the curl line would double it: shown once, as sent
             replayable, shown, as_sent = None, exact, True

@@ -86,7 +86,11 @@ def pytest_argv(job: Job) -> list[str]:
     """The suite's pytest arguments for one job: those of ``run --env local`` without its report
     writers, narrowed to the job's modules, quiet, and cheap where hundreds of failures are expected."""
     options = Options(
-        env="local", max_examples=job.max_examples, faults=job.faults, strict_contract=job.strict_contract
+        env="local",
+        max_examples=job.max_examples,
+        faults=job.faults,
+        seed=job.seed,
+        strict_contract=job.strict_contract,
     )
     flags = argparse.Namespace(seed=job.seed, keyword=None, markers=None, quiet=True)
     argv = runner.unreported_pytest_args(options, flags)  # the run's arguments minus Allure and JUnit

@@ -339,7 +339,7 @@ class Create:
     def send_again(self, api: ApiClient, body: Any) -> httpx.Response:
         """``body`` sent again, answered as it is once the first is no longer in flight: a 425 in between
         (documented while the first is still being processed) is judged, waited out and replayed."""
-        replay = self.send(api, body, retry=False)  # the 425 is an answer to judge, not one to wait out
+        replay = self.send(api, body, judge=(425,))  # the 425 is an answer to judge, not one to wait out
         if replay.status_code == 425:
             expect_error(replay, 425, "retry_too_early")
             time.sleep(REPLAY_PAUSE_S)

@@ -188,7 +188,7 @@ def test_quota_breach_is_rate_limited(extra_api: ApiFactory, notify_environment:
     response: httpx.Response | None = None
     for _ in range(THROTTLED_QUOTA + 1):
         body = valid_body(throttled, notify_environment)
-        response = send(throttled, body, retry=False)  # the 429 is what this test judges
+        response = send(throttled, body, judge=(429,))  # the 429 is what this test judges
         if response.status_code == 429:
             break
         assert_message_created(response, throttled, body)
@@ -205,9 +205,9 @@ def test_spike_arrest_breach_is_rate_limited(extra_api: ApiFactory, notify_envir
     """An application sending faster than its spike arrest allows gets 429 CM_QUOTA naming the application,
     with Retry-After: 1."""
     throttled = extra_api("throttled")
-    first = send(throttled, valid_body(throttled, notify_environment), retry=False)
+    first = send(throttled, valid_body(throttled, notify_environment), judge=(429,))
     # 429 when this client's quota or an earlier request's spike arrest still holds; either way the
     # next request, straight after this one, is a spike
     assert first.status_code in (201, 429), f"expected 201 or 429: {_expect.describe(first)}"
-    second = send(throttled, valid_body(throttled, notify_environment), retry=False)
+    second = send(throttled, valid_body(throttled, notify_environment), judge=(429,))
     expect_rate_limited(second, "app_spike", RETRY_AFTER_SPIKE)

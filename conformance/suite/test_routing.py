@@ -191,7 +191,7 @@ def test_head_stored_sandbox_message(api: ApiClient) -> None:
 def test_prefer_trigger_precedes_routing(api: ApiClient, path: str, code: str) -> None:
     """Sandbox Prefer triggers answer before routing: the bare base URL and unknown paths get them too."""
     status, error, retry_after = _bodies.ALL_PREFER_TRIGGERS[code]
-    response = api.get(path, headers={"Prefer": f"code={code}"}, retry=False)
+    response = api.get(path, headers={"Prefer": f"code={code}"}, judge=(status,))
     expect_error(response, status, error)
     expect_retry_after(response, retry_after)
 
@@ -217,4 +217,4 @@ def test_sandbox_fault_paths(
 ) -> None:
     """The sandbox's fault paths show how downstream failures reach a client: timeouts become 504, a refused
     certificate 503."""
-    expect_error(api.get(path, params=params, retry=False), status, error)
+    expect_error(api.get(path, params=params, judge=(status,)), status, error)

@@ -137,19 +137,39 @@ def test_the_changes_come_first_in_the_readiness_and_the_report_panel() -> None:
 
 def test_the_outcome_log_keeps_outcomes_and_the_discrepancies_passing_tests_showed() -> None:
     log = OutcomeLog(collected=[A, B, C, D])
-    for nodeid, outcome, tags in ((A, "passed", ["known discrepancy D3"]), (B, "failed", ["known discrepancy D19"])):
+    for nodeid, outcome, tags in (
+        (A, "passed", ["known discrepancy D3"]),
+        (B, "failed", ["known discrepancy D19"]),
+    ):
         log.pytest_runtest_logstart(nodeid)
         log.add_label("tag", tags)
         report = pytest.TestReport(nodeid, ("x", 1, "t"), {}, outcome, None, "call")
         log.pytest_runtest_logreport(report)
         log.pytest_runtest_logfinish(nodeid)
     log.pytest_runtest_logstart(C)
-    log.attach_data("prop (positive): 5 cases\nknown discrepancy D28 (no Allow header): 2 case(s)\n", "summary")
+    log.attach_data(
+        "prop (positive): 5 cases\nknown discrepancy D28 (no Allow header): 2 case(s)\n", "summary"
+    )
     log.pytest_runtest_logreport(pytest.TestReport(C, ("x", 1, "t"), {}, "failed", None, "call"))
     log.pytest_runtest_logfinish(C)
     assert log.outcomes() == {A: "passed", B: "failed", C: "failed", D: "not run"}
     # a tagged test that failed gave no evidence; a counted discrepancy is evidence whatever the outcome
     assert log.discrepancies == {"D3": [A], "D28": [C]}
+
+
+def test_the_suite_s_discrepancy_tag_reaches_the_outcome_log() -> None:
+    import allure_commons
+
+    from conformance.suite._expect import note_known_discrepancy
+
+    log = OutcomeLog()
+    allure_commons.plugin_manager.register(log)
+    try:
+        log.pytest_runtest_logstart(A)
+        note_known_discrepancy("D3")
+    finally:
+        allure_commons.plugin_manager.unregister(log)
+    assert log._tagged == {"D3"}
 
 
 def test_the_outcome_file_round_trips_and_becomes_the_next_baseline(tmp_path: Path) -> None:
@@ -171,7 +191,7 @@ def test_a_folder_without_an_earlier_run_compares_with_nothing(tmp_path: Path) -
 
 
 def test_a_baseline_folder_without_outcomes_is_a_usage_error(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="--baseline: no outcomes.json in"):
+    with pytest.raises(UsageError, match=r"--baseline: no outcomes\.json in"):
         load_baseline(tmp_path / "reports", tmp_path)
 
 

@@ -86,7 +86,9 @@ def test_a_documented_answer_has_no_drift() -> None:
 
 def test_an_added_member_is_drift_named_by_operation_status_and_path() -> None:
     found = find_drift(_answer(_message(newField={"a": 1})))
-    assert [item.key for item in found] == ["GET /v1/messages/{messageId} 200: member data.attributes.newField"]
+    assert [item.key for item in found] == [
+        "GET /v1/messages/{messageId} 200: member data.attributes.newField"
+    ]
     assert found[0].sample == '{"a":1}'
 
 
@@ -97,7 +99,12 @@ def test_members_inside_arrays_and_nested_objects_are_found_once() -> None:
             "id": MESSAGE_ID,
             "attributes": {
                 "messageBatchReference": "b-1",
-                "routingPlan": {"id": "x", "name": "n", "version": "1", "createdDate": "2026-01-01T00:00:00Z"},
+                "routingPlan": {
+                    "id": "x",
+                    "name": "n",
+                    "version": "1",
+                    "createdDate": "2026-01-01T00:00:00Z",
+                },
                 "messages": [{"messageReference": str(n), "id": MESSAGE_ID, "extra": n} for n in range(50)],
             },
         }
@@ -196,13 +203,15 @@ def test_the_property_tests_open_only_the_answers_schemas() -> None:
     for name in ("BatchMessage", "Recipient", "Originator"):
         assert schemas[name]["additionalProperties"] is False, name
     # required members and types still hold, and the contract itself is untouched
-    assert schemas["MessageAttributes"]["required"] == load_spec().raw["components"]["schemas"][
-        "MessageAttributes"
-    ]["required"]
+    assert (
+        schemas["MessageAttributes"]["required"]
+        == load_spec().raw["components"]["schemas"]["MessageAttributes"]["required"]
+    )
     assert load_spec().raw["components"]["schemas"]["MessageAttributes"]["additionalProperties"] is False
-    assert property_document(load_spec())["components"]["schemas"]["MessageCreated"].get(
-        "additionalProperties"
-    ) is None
+    assert (
+        property_document(load_spec())["components"]["schemas"]["MessageCreated"].get("additionalProperties")
+        is None
+    )
 
 
 def test_strict_contract_is_a_flag_a_variable_or_a_file_setting() -> None:
@@ -266,6 +275,8 @@ def test_with_strict_contract_each_drift_fails_the_tests_that_saw_it(tmp_path: P
     assert outcomes and set(outcomes.values()) == {"failed"}, outcomes
     assert json.loads((reports / "drift.json").read_text())["strict_contract"] is True
 
-    clean = run_cli("run", "-k", SELECTION, "--max-examples", "3", "--strict-contract", "--reports", str(reports))
+    clean = run_cli(
+        "run", "-k", SELECTION, "--max-examples", "3", "--strict-contract", "--reports", str(reports)
+    )
     assert clean.returncode == 0, clean.tail()  # the clean reference has no drift
     assert json.loads((reports / "drift.json").read_text())["count"] == 0

@@ -98,7 +98,9 @@ def test_repeated_identical_details_are_quoted_once() -> None:
 
 # -- attachments ------------------------------------------------------------------------------------------
 def _five_megabyte_batch() -> Exchange:
-    messages = [{"messageReference": f"ref-{i:07d}", "recipient": {"nhsNumber": "9990548609"}} for i in range(65_000)]
+    messages = [
+        {"messageReference": f"ref-{i:07d}", "recipient": {"nhsNumber": "9990548609"}} for i in range(65_000)
+    ]
     body = json.dumps({"data": {"type": "MessageBatch", "attributes": {"messages": messages}}}).encode()
     assert len(body) > 5_000_000
     return Exchange.build(
@@ -172,6 +174,16 @@ def test_fails(api):
     for number in range(30):
         api(exchange(number, BIG if number == 29 else b'{"errors": []}'))
     assert False, "the API broke a rule"
+
+
+def deep(level):
+    if level == 0:
+        raise AssertionError("rule broken: " + "r" * 10_000)
+    return deep(level - 1)
+
+
+def test_fails_deep_with_a_long_message():
+    deep(40)
 """
 
 CONFTEST = """
@@ -206,12 +218,17 @@ def test_a_passing_test_attaches_a_few_exchanges_compactly_and_a_failing_one_kee
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(test_evidence_limits=SUITE)
     results = pytester.path / "results"
-    run = pytester.runpytest_subprocess("-p", "no:notify_conformance", "-p", "no:cacheprovider", f"--alluredir={results}")
-    run.assert_outcomes(passed=1, failed=1)
+    junit = pytester.path / "junit.xml"
+    run = pytester.runpytest_subprocess(
+        "-p", "no:notify_conformance", "-p", "no:cacheprovider", f"--alluredir={results}", f"--junitxml={junit}"
+    )  # fmt: skip
+    run.assert_outcomes(passed=1, failed=2)
     documents = {p.name: p for p in results.iterdir()}
     by_test = {
         doc["name"]: doc
-        for doc in (json.loads(p.read_text()) for name, p in documents.items() if name.endswith("-result.json"))
+        for doc in (
+            json.loads(p.read_text()) for name, p in documents.items() if name.endswith("-result.json")
+        )
     }
 
     # passing: the setup's exchange and the call's, in order; the first few attached as one text each
@@ -219,7 +236,10 @@ def test_a_passing_test_attaches_a_few_exchanges_compactly_and_a_failing_one_kee
     listed = limits.PASSING_LISTED_EXCHANGES
     assert len(passed) == listed + 1
     assert passed[0]["name"].startswith("POST /comms/v1/messages?n=setup")
-    assert passed[-1]["name"] == f"\u2026 {31 - listed} more exchanges not listed (the test passed: at most {listed} are listed)"
+    assert (
+        passed[-1]["name"]
+        == f"\u2026 {31 - listed} more exchanges not listed (the test passed: at most {listed} are listed)"
+    )
     attached = [a for step in passed for a in step.get("attachments", [])]
     assert [a["name"] for a in attached] == ["Exchange"] * limits.PASSING_ATTACHED_EXCHANGES
     compact = (results / attached[0]["source"]).read_text()
@@ -229,7 +249,10 @@ def test_a_passing_test_attaches_a_few_exchanges_compactly_and_a_failing_one_kee
     failed = _steps(by_test["test_fails"])
     head, tail = limits.FAILING_HEAD_EXCHANGES, limits.FAILING_TAIL_EXCHANGES
     assert len(failed) == head + 1 + tail
-    assert failed[head]["name"] == f"\u2026 {31 - head - tail} more exchanges not attached (at most {head} per test)"
+    assert (
+        failed[head]["name"]
+        == f"\u2026 {31 - head - tail} more exchanges not attached (at most {head} per test)"
+    )
     assert failed[-1]["name"].startswith("POST /comms/v1/messages?n=29")
     for step in failed[:head] + failed[head + 1 :]:
         assert [a["name"] for a in step["attachments"]] == ["Request", "Response"]
@@ -240,11 +263,22 @@ def test_a_passing_test_attaches_a_few_exchanges_compactly_and_a_failing_one_kee
     # the fixture showed nothing of its own, so no container file was written for it
     assert not [name for name in documents if name.endswith("-container.json")]
 
+    # a long failure: message and traceback bounded in the results, whole in JUnit
+    details = by_test["test_fails_deep_with_a_long_message"]["statusDetails"]
+    assert len(details["message"]) <= limits.RESULT_MESSAGE_CHARS + 100
+    assert details["message"].endswith("more characters cut for the report; junit.xml has them]")
+    assert len(details["trace"]) <= limits.RESULT_TRACE_CHARS + 100
+    assert "characters of the traceback cut for the report" in details["trace"]
+    assert "rrrrrrrrrr" not in details["trace"]  # the message is not repeated in the traceback
+    assert "r" * 10_000 in junit.read_text()
+
 
 # -- history ----------------------------------------------------------------------------------------------
 def _allure_history_line(run: int, tests: int) -> str:
     """One line as Allure 3.18 appends it: every test's labels, message and stack trace."""
-    labels = [{"name": name, "value": f"{name}-value"} for name in ("epic", "feature", "story", "suite", "host")]
+    labels = [
+        {"name": name, "value": f"{name}-value"} for name in ("epic", "feature", "story", "suite", "host")
+    ]
     results = {
         f"{i:032x}.{run:032x}": {
             "id": f"{run:016x}{i:016x}",
@@ -336,7 +370,9 @@ def test_the_manifest_lists_every_file_compactly_and_does_not_grow_with_runs(tmp
     assert len(manifest) <= 170 * len(on_disk) + 16 * 1024
     assert max(sizes) - min(sizes) < 64  # a full history and the same files: the same size, run after run
     lines = "".join(
-        f"{e['sha256']}  {e['path']}\n" for e in document["artefacts"] if e["path"].startswith("allure-results/")
+        f"{e['sha256']}  {e['path']}\n"
+        for e in document["artefacts"]
+        if e["path"].startswith("allure-results/")
     )
     tree = document["allure_results"]
     assert tree["files"] == files and tree["sha256"] == hashlib.sha256(lines.encode()).hexdigest()
