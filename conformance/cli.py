@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from conformance import environments, settings
+from conformance import arguments, environments
 from conformance._version import __version__
 from conformance.errors import ConformanceError, ExitCode, NotAssessable
 
@@ -32,31 +32,6 @@ class _Parser(argparse.ArgumentParser):
         return f"{name} " if name else ""
 
 
-def _whole_number(text: str) -> int:
-    value = _positive_int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {text!r}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative number, got {text!r}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    """``90``, ``90s``, ``15m``, ``2h``."""
-    try:
-        return settings.parse_seconds(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Conformance suite for the NHS Notify API.")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
@@ -69,8 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--reports", help="report folder (default: reports/)")
     run.add_argument("-k", dest="keyword", help="only tests matching this pytest -k expression")
     run.add_argument("-m", dest="markers", help="only tests matching this pytest -m expression")
-    run.add_argument("--max-examples", type=_positive_int, help="examples per property-based test")
-    run.add_argument("--seed", type=_positive_int, help="property-test seed; replays an earlier run")
+    run.add_argument("--max-examples", type=arguments.non_negative, help="examples per property-based test")
+    run.add_argument("--seed", type=arguments.non_negative, help="property-test seed; replays an earlier run")
     run.add_argument("--test-patient", help="production-smoke: the NHS number messages may be sent to")
     run.add_argument("--routing-plan", help="routing plan id for created messages (integration/production)")
     run.add_argument(
@@ -79,11 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="client-side pacing, e.g. 10/s,900/min, or off "
         "(default: integration and sandbox 10/s,900/min; production-smoke 2/s,60/min; local off)",
     )
-    run.add_argument("--timeout", type=_seconds, help="seconds to wait for each answer (default: 35)")
-    run.add_argument("--max-duration", type=_seconds, help="time the whole run may take, e.g. 30m")
+    run.add_argument(
+        "--timeout", type=arguments.seconds, help="seconds to wait for each answer (default: 35)"
+    )
+    run.add_argument("--max-duration", type=arguments.seconds, help="time the whole run may take, e.g. 30m")
     run.add_argument(
         "--max-creates",
-        type=_positive_int,
+        type=arguments.non_negative,
         help="production-smoke: messages (and batches of one) the run may create (default: 1)",
     )
     run.add_argument(
@@ -107,12 +84,14 @@ def build_parser() -> argparse.ArgumentParser:
     # local only: start the reference with deliberate faults (the self-test's building block)
     run.add_argument("--fault", action="append", default=[], help=argparse.SUPPRESS)
 
-    from conformance.reference_cli import API_KEY_VARIABLE, port_number, requests_per_minute
+    from conformance.reference_cli import API_KEY_VARIABLE
 
     serve = commands.add_parser("serve", help="start the embedded reference API on loopback")
     serve.add_argument("--mode", choices=("sandbox", "integration", "receiver"), default="sandbox")
     serve.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1 (0.0.0.0: every interface)")
-    serve.add_argument("--port", type=port_number, default=0, help="0-65535; 0 picks a free port (default)")
+    serve.add_argument(
+        "--port", type=arguments.port_number, default=0, help="0-65535; 0 picks a free port (default)"
+    )
     serve.add_argument("--credentials-out", type=Path, help="integration: write a fresh client's credentials")
     serve.add_argument(
         "--register-client",
@@ -124,13 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--quota",
-        type=requests_per_minute,
+        type=arguments.requests_per_minute,
         metavar="N",
         help="integration: requests per minute per application (default: live's 1200)",
     )
     serve.add_argument(
         "--spike-arrest",
-        type=requests_per_minute,
+        type=arguments.requests_per_minute,
         metavar="N",
         help="integration: spike arrest per minute per application, smoothed: 6000 allows one request "
         "per 10 ms (default: live's 6000)",
@@ -162,15 +141,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--fault", action="append", default=[], metavar="NAME", help="only this fault (repeatable)"
     )
     selftest.add_argument(
-        "--max-examples", type=_whole_number, default=5, help="examples per property-based test (default: 5)"
+        "--max-examples",
+        type=arguments.at_least_one,
+        default=5,
+        help="examples per property-based test (default: 5)",
     )
     selftest.add_argument(
         "--jobs",
-        type=_whole_number,
+        type=arguments.at_least_one,
         default=(os.cpu_count() or 1) + 1,
         help="worker processes (default: CPUs + 1)",
     )
-    selftest.add_argument("--seed", type=_positive_int, help="property-test seed (default: random)")
+    selftest.add_argument("--seed", type=arguments.non_negative, help="property-test seed (default: random)")
     selftest.add_argument("--reports", default="reports", type=Path, help="report folder (default: reports/)")
     selftest.add_argument(
         "--doc",

@@ -24,28 +24,6 @@ API_KEY_VARIABLE = "NOTIFY_API_KEY"
 _WILDCARD_HOSTS = ("", "0.0.0.0", "::")
 
 
-def port_number(text: str) -> int:
-    """An argparse type: a TCP port, 0-65535 (0 picks a free one)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a port number from 0 to 65535, got {text!r}")
-    return value
-
-
-def requests_per_minute(text: str) -> int:
-    """An argparse type: a rate limit in requests per minute, at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of requests, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected at least 1 request per minute, got {text!r}")
-    return value
-
-
 def _read_public_key(spec: str) -> tuple[str, bytes]:
     """``KID:PUBLIC_KEY_PEM_PATH`` -> (kid, PEM). Never echoes ``spec``: an old-style one holds a key."""
     kid, _, path = spec.partition(":")

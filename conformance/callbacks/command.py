@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from conformance import redaction, settings
+from conformance import arguments, redaction
 from conformance.errors import ConfigurationError, CredentialsError, ExitCode, TargetUnreachable, UsageError
 
 API_KEY_VARIABLE = "NOTIFY_CALLBACK_API_KEY"
@@ -31,33 +31,6 @@ DEFAULT_MAX_CALLBACKS = 300
 DEFAULT_TIMEOUT_S = 30.0
 #: the shortest secret :mod:`conformance.redaction` can remove wherever it appears
 _SHORTEST_SECRET = 6
-
-
-def _seconds(text: str) -> float:
-    try:
-        return settings.parse_seconds(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {text!r}")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative number, got {text!r}")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -81,7 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--max-callbacks",
-        type=_count,
+        type=arguments.at_least_one,
         default=DEFAULT_MAX_CALLBACKS,
         metavar="N",
         help=f"the most callbacks sent, resends included; the generated checks get what the example checks "
@@ -89,12 +62,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--timeout",
-        type=_seconds,
+        type=arguments.seconds,
         default=DEFAULT_TIMEOUT_S,
         metavar="SECONDS",
         help=f"how long an answer may take (default: {DEFAULT_TIMEOUT_S:g}, the sender's timeout)",
     )
-    parser.add_argument("--seed", type=_seed, help="seed of the generated callbacks; replays an earlier run")
+    parser.add_argument(
+        "--seed", type=arguments.non_negative, help="seed of the generated callbacks; replays an earlier run"
+    )
     parser.add_argument(
         "--reports", type=Path, metavar="DIR", help="write callbacks.json and callbacks-junit.xml"
     )

@@ -48,7 +48,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from conformance.errors import ExitCode, UsageError
-from conformance.reference.server import _address, _bind, _stop_on_signals, _url_host
+from conformance.reference.server import BackgroundServer, _bind, _stop_on_signals, _url_host
 
 MESSAGE_STATUS_PATH = "/callbacks/message-status"
 CHANNEL_STATUS_PATH = "/callbacks/channel-status"
@@ -345,7 +345,7 @@ def build_app(
 # Serving
 
 
-class RunningReceiver:
+class RunningReceiver(BackgroundServer):
     """A started receiver. Also a context manager that stops it on exit."""
 
     def __init__(
@@ -357,22 +357,14 @@ class RunningReceiver:
         received: Received,
         stopping: threading.Event,
     ) -> None:
+        super().__init__(server, thread, sock)
         self.config = config
         self.received = received
         self._stopping = stopping
-        self.port: int = sock.getsockname()[1]
         self.origin = f"http://{_url_host(config.host)}:{self.port}"
         self.message_status_url = self.origin + MESSAGE_STATUS_PATH
         self.channel_status_url = self.origin + CHANNEL_STATUS_PATH
         self.received_url = self.origin + RECEIVED_PATH
-        self.bound_address = _address(sock.getsockname())
-        self._server = server
-        self._thread = thread
-        self._socket = sock
-
-    @property
-    def running(self) -> bool:
-        return self._thread.is_alive()
 
     def snapshot(self) -> dict[str, Any]:
         """What ``GET /callbacks/received`` shows."""
@@ -381,16 +373,7 @@ class RunningReceiver:
     def stop(self) -> None:
         """Shut uvicorn down (a deliberately slow answer is cut short); safe to call twice."""
         self._stopping.set()
-        self._server.should_exit = True
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(_STOP_TIMEOUT_S)
-        self._socket.close()
-
-    def __enter__(self) -> RunningReceiver:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        super().stop()
 
     def __repr__(self) -> str:
         return f"RunningReceiver(origin={self.origin!r}, faults={sorted(self.config.faults)!r})"

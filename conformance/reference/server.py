@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from types import FrameType
+from typing import Self
 
 import uvicorn
 
@@ -26,7 +27,7 @@ from conformance.reference.oauth import TOKEN_PATH, ClientRegistry
 from conformance.reference.store import MessageStore
 from conformance.reference.throttle import TRAFFIC_PATH, Throttle, Traffic
 
-__all__ = ["ReferenceConfig", "RunningReference", "serve", "start"]
+__all__ = ["BackgroundServer", "ReferenceConfig", "RunningReference", "serve", "start"]
 
 _STARTUP_TIMEOUT_S = 15.0
 _STOP_TIMEOUT_S = 15.0
@@ -64,7 +65,37 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-class RunningReference:
+class BackgroundServer:
+    """A uvicorn server on its own thread (the reference API, the reference receiver): whether it still
+    runs, how it stops (safe to call twice), and a context manager that stops it on exit."""
+
+    def __init__(self, server: uvicorn.Server, thread: threading.Thread, sock: socket.socket) -> None:
+        self._server = server
+        self._thread = thread
+        self._socket = sock
+        self.port: int = sock.getsockname()[1]
+        #: the address the socket is bound to, as ``host:port`` (``0.0.0.0:PORT`` for a wildcard bind)
+        self.bound_address = _address(sock.getsockname())
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def stop(self) -> None:
+        """Ask uvicorn to shut down gracefully and wait for its thread; safe to call twice."""
+        self._server.should_exit = True
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(_STOP_TIMEOUT_S)
+        self._socket.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class RunningReference(BackgroundServer):
     """A started reference server. Also a context manager that stops it on exit."""
 
     def __init__(
@@ -78,46 +109,23 @@ class RunningReference:
         status_key: str,
         throttle: Throttle,
     ) -> None:
+        super().__init__(server, thread, sock)
         self.config = config
         self.registry = registry
         self.store = store
         self.throttle = throttle
         #: the ``apikey`` header value /_status accepts
         self.status_key = status_key
-        port = sock.getsockname()[1]
-        self.port: int = port
-        self.origin = f"http://{_url_host(config.host)}:{port}"
+        self.origin = f"http://{_url_host(config.host)}:{self.port}"
         self.base_url = self.origin + BASE_PATH
         self.token_url = self.origin + TOKEN_PATH
         #: the reference-only JSON view of :attr:`traffic`
         self.traffic_url = self.origin + TRAFFIC_PATH
-        #: the address the socket is bound to, as ``host:port`` (``0.0.0.0:PORT`` for a wildcard bind)
-        self.bound_address = _address(sock.getsockname())
-        self._server = server
-        self._thread = thread
-        self._socket = sock
-
-    @property
-    def running(self) -> bool:
-        return self._thread.is_alive()
 
     @property
     def traffic(self) -> Traffic:
         """Per-application counters so far: requests, 429s sent, peak accepted per 1 s and per 60 s."""
         return self.throttle.traffic()
-
-    def stop(self) -> None:
-        """Ask uvicorn to shut down gracefully and wait for its thread; safe to call twice."""
-        self._server.should_exit = True
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(_STOP_TIMEOUT_S)
-        self._socket.close()
-
-    def __enter__(self) -> RunningReference:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         return f"RunningReference(mode={self.config.mode!r}, origin={self.origin!r})"
