@@ -22,7 +22,8 @@ per fixture and parameter of every test, which made up half the files of a run a
 needs. It also bounds what a failure carries into the results (and so into the HTML, where Allure shows
 each twice): the message to :data:`~conformance.limits.RESULT_MESSAGE_CHARS`, and the traceback, without
 the lines that repeat the message, to :data:`~conformance.limits.RESULT_TRACE_CHARS`. JUnit keeps both
-whole.
+whole. And it leaves out the labels allure-pytest gives every result of a run alike (:data:`SAME_FOR_ALL`:
+one host, one thread, pytest, CPython), which the HTML repeats for every test.
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ ATTACHED_PER_TEST = limits.FAILING_HEAD_EXCHANGES
 TAIL_PER_TEST = limits.FAILING_TAIL_EXCHANGES
 RUN_BUDGET_CHARS = limits.RUN_ATTACHMENT_CHARS
 PLUGIN_NAME = "notify-conformance-evidence"
+#: Labels allure-pytest puts on every result with the same value for the whole run (the Timeline then
+#: shows one lane, as it would anyway: the suite runs in one thread of one process).
+SAME_FOR_ALL = frozenset({"host", "thread", "framework", "language"})
 
 
 class ExchangeEvidence:
@@ -250,7 +254,9 @@ class EvidenceWriter(RedactingFileLogger):
 
     @hookimpl  # type: ignore[untyped-decorator]
     def report_result(self, result: Any) -> None:
-        super().report_result(_bounded(result))
+        kept = copy.copy(_bounded(result))
+        kept.labels = [label for label in result.labels if label.name not in SAME_FOR_ALL]
+        super().report_result(kept)
 
     @hookimpl  # type: ignore[untyped-decorator]
     def report_container(self, container: Any) -> None:

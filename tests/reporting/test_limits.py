@@ -260,6 +260,11 @@ def test_a_passing_test_attaches_a_few_exchanges_compactly_and_a_failing_one_kee
     assert "more characters cut here for the report; the whole body is 5,000,012 bytes" in big
     assert len(big) < limits.BODY_PREVIEW_CHARS + 4_000
 
+    # labels every result would carry alike are left out
+    assert {"host", "thread", "framework", "language"}.isdisjoint(
+        label["name"] for label in by_test["test_passes"]["labels"]
+    )
+
     # the fixture showed nothing of its own, so no container file was written for it
     assert not [name for name in documents if name.endswith("-container.json")]
 

@@ -99,7 +99,8 @@ def test_a_429_with_retry_after_is_waited_out_and_shows_in_the_exchange(
     with _client(base, conduct, Recorder([seen.append])) as http:
         response = http.get(base + "/v1/messages/x")
     assert response.status_code == 200
-    assert len(script.times) == 2 and script.times[1] - script.times[0] >= 0.95  # waited as told
+    # waited as told (a second, less what a loaded machine can add to the first timestamp)
+    assert len(script.times) == 2 and script.times[1] - script.times[0] >= 0.8
     assert seen[-1].waited == ("429 (Retry-After: 1) -> waited 1.0 s",)
     assert conduct.retries.retried_requests == 1 and conduct.retries.waits == 1
 
@@ -156,7 +157,7 @@ def test_requests_are_paced_evenly(serve: Callable[[Script], str]) -> None:
         for _ in range(5):
             http.get(base + "/v1/x")
     # 20/s, evenly: five requests span at least four 50 ms slots (server clocks add a little jitter)
-    assert script.times[-1] - script.times[0] >= 0.18
+    assert script.times[-1] - script.times[0] >= 0.15
     assert conduct.traffic.requests == 5
 
 
