@@ -39,6 +39,8 @@ class StandIn:
         (StandIn("ST201", "in body - violates `type` at .../routingPlanId"), "create-message", SANDBOX, "", None),
         (StandIn("ST201", "parameter `page` in query - violates `type`"), "get-nhsapp-account-details", SANDBOX, ACCOUNTS + "?ods-organisation-code=X26&page=", "D30"),
         (StandIn("ST201", "parameter `page` in query - violates `type`"), "get-nhsapp-account-details", SANDBOX, ACCOUNTS + "?page=0x1", None),
+        (StandIn("ST201", "parameter `page` in query - violates `type`"), "get-nhsapp-account-details", INTEGRATION, ACCOUNTS + "?page=false&page=&page=", "D30"),
+        (StandIn("ST201", "parameter `page` in query - violates `type`"), "get-nhsapp-account-details", SANDBOX, ACCOUNTS + "?page=&page=false", None),
         (StandIn("ST101", "Server error"), "get-message", SANDBOX, "", None),
     ],
 )  # fmt: skip
