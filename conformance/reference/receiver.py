@@ -48,7 +48,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from conformance.errors import ExitCode, UsageError
-from conformance.reference.server import BackgroundServer, _bind, _stop_on_signals, _url_host
+from conformance.reference.server import BackgroundServer, _bind, _stop_on_signals, _url_host, quiet_server
 
 MESSAGE_STATUS_PATH = "/callbacks/message-status"
 CHANNEL_STATUS_PATH = "/callbacks/channel-status"
@@ -392,19 +392,7 @@ def start(config: ReceiverConfig) -> RunningReceiver:
     received = Received(config.keep, config.remember_keys)
     stopping = threading.Event()
     app = build_app(config, hooks_for(config), received, stopping)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            log_config=None,
-            log_level="warning",
-            access_log=False,
-            server_header=False,
-            lifespan="off",
-            ws="none",
-            http="h11",
-            timeout_graceful_shutdown=_GRACEFUL_SHUTDOWN_S,
-        )
-    )
+    server = quiet_server(app)
     sock = _bind(config.host, config.port)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="notify-receiver", daemon=True

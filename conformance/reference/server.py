@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from types import FrameType
-from typing import Self
+from typing import Any, Self
 
 import uvicorn
 
@@ -63,6 +63,22 @@ def _bind(host: str, port: int) -> socket.socket:
         sock.close()
         raise
     return sock
+
+
+def quiet_server(app: Any) -> uvicorn.Server:
+    """uvicorn as every loopback server here runs it: warnings only, no access log, no server header."""
+    config = uvicorn.Config(
+        app,
+        log_config=None,
+        log_level="warning",
+        access_log=False,
+        server_header=False,
+        lifespan="off",
+        ws="none",
+        http="h11",
+        timeout_graceful_shutdown=_GRACEFUL_SHUTDOWN_S,
+    )
+    return uvicorn.Server(config)
 
 
 class BackgroundServer:
@@ -138,18 +154,7 @@ def start(config: ReferenceConfig) -> RunningReference:
     throttle = Throttle.for_config(config)
     status_key = config.status_key or secrets.token_urlsafe(24)
     app = build_app(config, registry, status_key, store, throttle)
-    uvicorn_config = uvicorn.Config(
-        app,
-        log_config=None,
-        log_level="warning",
-        access_log=False,
-        server_header=False,
-        lifespan="off",
-        ws="none",
-        http="h11",
-        timeout_graceful_shutdown=_GRACEFUL_SHUTDOWN_S,
-    )
-    server = uvicorn.Server(uvicorn_config)
+    server = quiet_server(app)
     sock = _bind(config.host, config.port)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name=f"notify-reference-{config.mode}", daemon=True
