@@ -57,10 +57,10 @@ RUN_ATTACHMENT_CHARS = 8 * 1024 * 1024
 #: Of that, what passing tests may use, so that failures late in a run still get their evidence.
 RUN_PASSING_ATTACHMENT_CHARS = 3 * 1024 * 1024
 
-# -- the report folder (conformance.reporting.allure_html, conformance.reporting.manifest) ---------------
+# -- the report folder (conformance.reporting.allure_html; the manifest is bounded by the folder's files) --
 #: Seconds the Allure CLI may take to build the HTML; past that the run says so in one line.
 HTML_GENERATE_TIMEOUT_S = 180
 #: Runs kept in history.jsonl (the trend) when a report folder is reused; older lines are dropped.
 HISTORY_RUNS = 10
-#: Characters of a failure message kept per test in history.jsonl (the per-test history tab shows it).
+#: Characters of a failure message kept per failed test in history.jsonl (for a reader of the file).
 HISTORY_MESSAGE_CHARS = 200

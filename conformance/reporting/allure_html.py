@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from conformance import limits
+from conformance import limits, redaction
 from conformance.reporting.scrubbing import redacted_json
 
 PINNED_DIR = Path(__file__).resolve().parent / "allure_cli"
@@ -38,8 +38,9 @@ GENERATE_TIMEOUT_S = limits.HTML_GENERATE_TIMEOUT_S
 #: How many runs the trend keeps when a report folder is reused (nightly CI), this one included.
 HISTORY_RUNS = limits.HISTORY_RUNS
 HISTORY_NAME = "history.jsonl"
-#: What each test's entry in a history line keeps: what the trend counts and the per-test history shows.
-_HISTORY_ITEM_KEYS = ("id", "historyId", "status", "environment", "start", "stop", "duration", "url")
+#: What each test's entry in a history line keeps: what the allure2 plugin's trend counts (status) and its
+#: per-test history shows (id, status, times, url). The entry's history id is its key in the line.
+_HISTORY_ITEM_KEYS = ("id", "status", "start", "stop", "duration", "url")
 
 #: The page may run its own inline and embedded (data:) code and show embedded images; nothing else.
 CONTENT_SECURITY_POLICY = (
@@ -231,10 +232,11 @@ def compact_history(
 ) -> None:
     """Keep the last ``runs`` lines of ``history.jsonl``, each test's entry cut to what Allure reads back.
 
-    Allure appends one line per build holding every test's labels, message and stack trace (about 1 MB
-    for a full run, far more for a failing one); the trend needs each test's status and the per-test
-    history its status, time and id. A line that is not JSON would stop every later build, so it goes.
-    Lines are written through the redaction layer like every other file.
+    Allure appends one line per build holding every test's name, labels, message and stack trace (about
+    1 MB for a full run, several for a failing one); the allure2 plugin's trend needs each test's status
+    and its per-test history the status, times and id, under the test's history id. A line that is not
+    JSON would stop every later build, so it goes. Lines are written through the redaction layer like
+    every other file.
     """
     try:
         text = path.read_text(encoding="utf-8")
@@ -248,11 +250,17 @@ def compact_history(
             continue
         if isinstance(point, dict):
             points.append(_compact_point(point, message_chars))
-    kept = "".join(redacted_json(point) + "\n" for point in points[-runs:] if runs > 0)
+    kept = "".join(_history_line(point) + "\n" for point in points[-runs:] if runs > 0)
     if kept != text:
         temporary = path.with_name(path.name + ".tmp")
         temporary.write_text(kept, encoding="utf-8")
         os.replace(temporary, path)
+
+
+def _history_line(point: dict[str, Any]) -> str:
+    """One history line without spaces, through the redaction layer (which keeps it valid JSON)."""
+    text = json.dumps(point, ensure_ascii=False, separators=(",", ":"))
+    return text if redaction.redact(text) == text else redacted_json(point)
 
 
 def _compact_point(point: dict[str, Any], message_chars: int) -> dict[str, Any]:

@@ -41,7 +41,7 @@ from allure_commons import hookimpl
 from conformance import limits
 from conformance.environments import Target
 from conformance.exchange import Exchange
-from conformance.reporting.exchange_text import describe_compactly, describe_exchange
+from conformance.reporting.exchange_text import describe_compactly, describe_exchange, title_of
 from conformance.reporting.scrubbing import RedactingFileLogger, install_redacting_writer
 from conformance.transport import Recorder
 
@@ -140,7 +140,7 @@ class ExchangeEvidence:
             if index < self.passing_attached:
                 self._attach_compactly(exchange)
             else:
-                _note(describe_compactly(exchange).title)
+                _note(title_of(exchange))
         unlisted = len(head) - len(listed) + held_back
         if unlisted > 0:
             _note(

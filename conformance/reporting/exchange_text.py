@@ -108,6 +108,11 @@ def describe_compactly(exchange: Exchange, preview_chars: int = COMPACT_BODY_PRE
     )
 
 
+def title_of(exchange: Exchange) -> str:
+    """The step title alone (``GET /comms/v1/messages/x \u2192 404 Not Found (3 ms)``), redacted."""
+    return _title(exchange, redaction.redact(exchange.url))
+
+
 def _title(exchange: Exchange, url: str) -> str:
     parts = urlsplit(url)
     path = parts.path + (f"?{parts.query}" if parts.query else "")

@@ -21,7 +21,7 @@ from tests.support.runs import (
     sandbox_run,
 )
 from tests.support.servers import Traffic
-from tests.support.targets import AlwaysQuota, Every429, http_date_in
+from tests.support.targets import AlwaysQuota, Every429, TooEarlyOnCreates, http_date_in
 
 INCONCLUSIVE = 3
 #: pytest's "N failed" in its summary line
@@ -81,3 +81,22 @@ def test_a_target_that_always_answers_429_is_inconclusive(start_target: StartTar
     text = readiness(reports)
     assert "inconclusive" in text.lower(), text
     assert_not_a_verdict_on_the_api(text)
+
+
+@pytest.mark.slow
+def test_a_425_to_a_generated_create_is_judged_not_waited_for(
+    start_target: StartTarget, reports: Path
+) -> None:
+    """425 CM_RETRY_TOO_EARLY (Retry-After: 300), the answer to a reference still in flight, is documented
+    for a create: the property test judges it at once, so the run neither waits 300 s nor gives up (a
+    local run once ended inconclusive when a generated case repeated a reference)."""
+    too_early = TooEarlyOnCreates()
+    target = start_target("sandbox", too_early)
+    selection = "test_generated_requests_conform and create-message-positive"
+    outcome = run_cli(
+        *sandbox_run(target, reports, *FAST, "--max-examples", "10", "-k", selection), timeout=300
+    )
+    assert outcome.returncode == 0, outcome.tail()
+    assert "inconclusive" not in outcome.stdout, outcome.tail()
+    assert too_early.injected >= 5, target.traffic.summary()
+    assert_no_traceback(outcome)

@@ -323,7 +323,7 @@ def test_history_keeps_the_last_runs_and_small_lines(tmp_path: Path) -> None:
     for line in lines:
         assert len(line) < 600 + tests * (limits.HISTORY_MESSAGE_CHARS + 300)
         item = next(iter(json.loads(line)["testResults"].values()))
-        assert {"labels", "trace", "name", "fullName"}.isdisjoint(item)
+        assert {"labels", "trace", "name", "fullName", "historyId"}.isdisjoint(item)
         assert item["status"] == "failed" and len(item["message"]) == limits.HISTORY_MESSAGE_CHARS
 
 

@@ -27,7 +27,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from conformance.reference.app import build_app
-from conformance.reference.catalogue import QUOTA, Problem
+from conformance.reference.catalogue import QUOTA, RETRY_AFTER_TOO_EARLY, RETRY_TOO_EARLY, Problem
 from conformance.reference.config import Mode, ReferenceConfig
 from conformance.reference.context import build_context
 from conformance.reference.oauth import ClientRegistry, generate_client
@@ -160,6 +160,36 @@ class HangAfter(Misbehaviour):
 
     def release(self) -> None:
         self._released.set()
+
+
+class TooEarlyOnCreates(Misbehaviour):
+    """Every ``POST /comms/v1/messages`` after the first gets 425 CM_RETRY_TOO_EARLY with the gateway's
+    ``Retry-After: 300``, as a create repeating a reference still in flight does; ``injected`` counts them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seen = 0
+        self.injected = 0
+
+    def wrap(self, app: ASGIApp, config: ReferenceConfig) -> ASGIApp:
+        async def too_early(scope: Scope, receive: Receive, send: Send) -> None:
+            creates = scope["type"] == "http" and scope["method"] == "POST"
+            if creates and scope["path"] == "/comms/v1/messages":
+                with self._lock:
+                    self._seen += 1
+                    repeat = self._seen > 1
+                    self.injected += repeat
+                if repeat:
+                    request = Request(scope, receive)
+                    await drain(receive)
+                    ctx = build_context(request, config)
+                    headers = {"Retry-After": RETRY_AFTER_TOO_EARLY}
+                    response = finalise(problem_reply(ctx, Problem(RETRY_TOO_EARLY), headers), ctx)
+                    await response(scope, receive, send)
+                    return
+            await app(scope, receive, send)
+
+        return too_early
 
 
 class Slow(Misbehaviour):
