@@ -31,6 +31,7 @@ from conformance.areas import AREAS
 from conformance.checks import ConformanceViolation
 from conformance.exchange import Exchange
 from conformance.outcome import area_of, is_not_assessed
+from conformance.reporting import locations
 from conformance.transport import Recorder
 
 # -- the limits, in one place ------------------------------------------------------------------------------
@@ -85,9 +86,10 @@ class FailureDigest:
         per_area: failures shown per area.
         see: where the rest can be read (default: the ``--junitxml`` file and the HTML report).
         take_over_terminal: also make pytest's own output fit the digest: progress lines name test files
-            relative to the suite folder (the rootdir), and pytest's FAILURES/ERRORS sections and its
-            ``FAILED``/``ERROR`` short-summary lines are switched off once the run is over, so the reports
-            (built from the same test reports) keep their full tracebacks.
+            relative to the suite folder (the rootdir), the header names that folder as
+            ``conformance/suite`` (:mod:`conformance.reporting.locations`), and pytest's FAILURES/ERRORS
+            sections and its ``FAILED``/``ERROR`` short-summary lines are switched off once the run is
+            over, so the reports (built from the same test reports) keep their full tracebacks.
     """
 
     per_area: int = FAILURES_PER_AREA
@@ -118,6 +120,20 @@ class FailureDigest:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if self.take_over_terminal and reporter is not None and hasattr(reporter, "startpath"):
             reporter.startpath = session.config.rootpath
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_report_header(self, config: pytest.Config) -> Generator[None, list[Any], list[Any]]:
+        """pytest's ``rootdir:`` line names the suite folder as the reports do (``conformance/suite``),
+        not by where it is installed."""
+        found = yield
+        if not self.take_over_terminal:
+            return found
+        rootdir = f"rootdir: {config.rootpath}"
+        shown = f"rootdir: {locations.shown(config.rootpath)}"
+        return [
+            [shown if line == rootdir else line for line in lines] if isinstance(lines, list) else lines
+            for lines in found
+        ]
 
     def pytest_runtest_logstart(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
         self._last = None

@@ -13,7 +13,7 @@ from conformance.environments import Environment, Target
 from conformance.properties.engine import PropertyOutcome, PropertyRunner
 from conformance.properties.stateful import run_stateful
 from conformance.spec import OperationId, load_spec
-from conformance.suite._labels import DOCS
+from conformance.suite._labels import behaviour, case
 
 #: Every operation of the contract, by operationId, with its label (``METHOD /path``).
 OPERATIONS = {operation.id: operation.label for operation in load_spec().operations.values()}
@@ -24,12 +24,12 @@ STORIES = {
 }
 
 
-def _label(feature: str, story: str) -> None:
-    """Labels set once per test (not per generated example, which would repeat them)."""
-    allure.dynamic.feature(feature)
+def _label(story: str) -> None:
+    """Labels set once per test (not per generated example, which would repeat them); the operation
+    (feature and suite) is the case's own, given where it is parametrised, like every suite test's."""
     allure.dynamic.story(story)
+    allure.dynamic.sub_suite(story)
     allure.dynamic.severity(allure.severity_level.CRITICAL)
-    allure.dynamic.link(DOCS, name="NHS Notify API specification")
 
 
 def _report(outcome: PropertyOutcome) -> None:
@@ -43,11 +43,14 @@ def _report(outcome: PropertyOutcome) -> None:
     assert outcome.cases > 0, "no generated case could be sent"
 
 
-pytestmark = [pytest.mark.area("properties"), allure.epic("properties")]
+AREA = "properties"
+pytestmark = [pytest.mark.area(AREA), allure.epic(AREA), allure.parent_suite(AREA)]
 
 
 @pytest.mark.parametrize("mode", ["positive", "negative"])
-@pytest.mark.parametrize("operation_id", list(OPERATIONS))
+@pytest.mark.parametrize(
+    "operation_id", [case(op, id=op, area=AREA, feature=label) for op, label in OPERATIONS.items()]
+)
 def test_generated_requests_conform(
     operation_id: str,
     mode: str,
@@ -60,7 +63,7 @@ def test_generated_requests_conform(
         pytest.skip("generated messages are never sent to production")
     if mode == "negative" and not notify_environment.budget.negative:
         pytest.skip(f"no negative generation in {notify_environment.name}")
-    _label(OPERATIONS[operation_id], STORIES[mode])
+    _label(STORIES[mode])
     allure.dynamic.title(f"{OPERATIONS[operation_id]}: generated {mode} requests conform ({target.kind})")
     allure.dynamic.parameter("seed", property_runner.seed, excluded=True)
     _report(property_runner.run(operation_id, "positive" if mode == "positive" else "negative"))
@@ -68,15 +71,17 @@ def test_generated_requests_conform(
 
 @pytest.mark.stateful
 @pytest.mark.writes
+@behaviour(
+    area=AREA,
+    feature=OPERATIONS[OperationId.GET_MESSAGE],
+    story="A created message can be fetched by the id the API returned",
+    severity="critical",
+)
 def test_stateful_links_hold(
     target: Target, notify_environment: Environment, property_runner: PropertyRunner
 ) -> None:
     if notify_environment.name == "production-smoke":
         pytest.skip("generated messages are never sent to production")
-    _label(
-        "POST /v1/messages → GET /v1/messages/{messageId}",
-        "A created message can be fetched by the id the API returned",
-    )
     allure.dynamic.title(f"Created messages can be fetched through the contract's links ({target.kind})")
     allure.dynamic.parameter("seed", property_runner.seed, excluded=True)
     _report(run_stateful(property_runner))
