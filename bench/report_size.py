@@ -1,17 +1,24 @@
 """How big the report folder gets and how long the single-file HTML takes, for real runs of
 ``notify-conformance run`` against the embedded reference: clean, with one fault that breaks every
-validation error's ``source``, and with several faults at once (every test fails).
+validation error's ``source`` (``error-pointer-wrong``), with several faults at once (every test that
+sends fails), and a clean folder reused by several runs (the nightly CI case).
 
-    python bench/report_size.py [--only clean,no-source,all-failing] [--runs N] [--keep DIR]
+    python bench/report_size.py [--only clean,no-source,all-failing] [--runs N] [--keep DIR] [--json]
 
-Each scenario runs in a fresh temporary report folder (``--runs N`` reuses it N times, to show that the
-manifest and history.jsonl stay bounded). It prints, per scenario: tests, failures, the whole folder's
-size, allure-results' size and file count, the HTML's size, manifest.json's and history.jsonl's sizes,
-the time ``allure_html.build`` took (the Allure CLI plus our privacy pass) and the run's wall time.
+One invocation runs every scenario (``--only`` picks some). Each runs in a fresh temporary report folder;
+the clean one is run 3 times into the same folder (``--runs N``: every scenario N times), to see the
+folder, the manifest and history.jsonl stay bounded when runs share it. It prints, per run: tests,
+failures, the whole folder's size (file bytes and bytes on disk, as ``du`` counts them: whole blocks,
+folders included), allure-results' size and file count, the sizes of the HTML, manifest.json,
+evidence.zip and history.jsonl, the seconds of the Allure CLI itself (``allure_html.generate``) and of
+the whole HTML step (``allure_html.build``: the CLI, our privacy and size passes, and the history
+compaction), and the run's wall time. ``--json`` adds each run's figures as one JSON line, to compare
+across commits.
 
-The run is timed from inside: the command runs in a child process whose ``allure_html.build`` is wrapped
-with a timer that writes its seconds (or the one-line reason the HTML was skipped) to a file outside the
-report folder, so nothing is added to what is measured. Figures are for one machine, not targets.
+The run is timed from inside: the command runs in a child process whose ``allure_html.generate`` and
+``allure_html.build`` are wrapped with timers that write their seconds (or the one-line reason the HTML
+was skipped) to a file outside the report folder, so nothing is added to what is measured. Figures are
+for one machine (and upper bounds when it is busy), not targets: the limits are in conformance/limits.py.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 #: Breaks every validation error's source.pointer (the errors' "source" no longer matches the catalogue).
 NO_SOURCE = ("error-pointer-wrong",)
@@ -40,25 +48,36 @@ ALL_FAILING = (
     "error-status-number",
 )
 SCENARIOS: dict[str, tuple[str, ...]] = {"clean": (), "no-source": NO_SOURCE, "all-failing": ALL_FAILING}
+#: Runs into one folder for the clean scenario by default (for the others with ``--runs``).
+REUSED_RUNS = 3
 
-#: The child: the ordinary command, with allure_html.build timed (publish calls it through the module).
+#: The child: the ordinary command, with allure_html.generate (the CLI) and allure_html.build (the whole
+#: HTML step) timed; publish and build call them through the module.
 _CHILD = r"""
 import json, sys, time
 from conformance.reporting import allure_html
 timing_file = sys.argv[1]
-original = allure_html.build
-def timed(*args, **kwargs):
+note = {"cli_seconds": None, "seconds": None, "outcome": "not run"}
+original_generate, original_build = allure_html.generate, allure_html.build
+def generate(*args, **kwargs):
     started = time.perf_counter()
-    outcome = "built"
     try:
-        return original(*args, **kwargs)
+        return original_generate(*args, **kwargs)
+    finally:
+        note["cli_seconds"] = time.perf_counter() - started
+def build(*args, **kwargs):
+    started = time.perf_counter()
+    note["outcome"] = "built"
+    try:
+        return original_build(*args, **kwargs)
     except Exception as problem:
-        outcome = str(problem)
+        note["outcome"] = str(problem)
         raise
     finally:
+        note["seconds"] = time.perf_counter() - started
         with open(timing_file, "w") as stream:
-            json.dump({"seconds": time.perf_counter() - started, "outcome": outcome}, stream)
-allure_html.build = timed
+            json.dump(note, stream)
+allure_html.generate, allure_html.build = generate, build
 from conformance.cli import main
 sys.argv = ["notify-conformance", *sys.argv[2:]]
 sys.exit(main())
@@ -78,10 +97,12 @@ class Figures:
     results_files: int
     html_bytes: int | None
     manifest_bytes: int
+    bundle_bytes: int
     history_bytes: int
     history_lines: int
     largest_result_bytes: int
     longest_message_chars: int
+    cli_seconds: float | None
     html_seconds: float | None
     html_outcome: str
     wall_seconds: float
@@ -126,7 +147,7 @@ def measure(scenario: str, faults: tuple[str, ...], reports: Path, timing: Path)
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - started
-    html_note = {"seconds": None, "outcome": "not run"}
+    html_note: dict[str, Any] = {"cli_seconds": None, "seconds": None, "outcome": "not run"}
     if timing.is_file():
         html_note = json.loads(timing.read_text())
     skipped = [line for line in done.stderr.splitlines() if "HTML report" in line]
@@ -149,10 +170,12 @@ def measure(scenario: str, faults: tuple[str, ...], reports: Path, timing: Path)
         results_files=results_files,
         html_bytes=_bytes(index) if index.is_file() else None,
         manifest_bytes=_bytes(reports / "manifest.json"),
+        bundle_bytes=_bytes(reports / "evidence.zip"),
         history_bytes=_bytes(history),
         history_lines=len(history.read_text().splitlines()) if history.is_file() else 0,
         largest_result_bytes=largest,
         longest_message_chars=longest,
+        cli_seconds=html_note["cli_seconds"],
         html_seconds=html_note["seconds"],
         html_outcome=skipped[0] if skipped else str(html_note["outcome"]),
         wall_seconds=wall,
@@ -163,8 +186,11 @@ def _mb(value: int | None) -> str:
     return "-" if value is None else f"{value / 1e6:.2f} MB"
 
 
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f} s"
+
+
 def show(figures: Figures, run: int) -> None:
-    seconds = "-" if figures.html_seconds is None else f"{figures.html_seconds:.1f} s"
     rows = [
         ("tests / failures", f"{figures.tests} / {figures.failures} (exit {figures.exit_code})"),
         ("report folder", f"{_mb(figures.folder_bytes)} ({_mb(figures.folder_disk_bytes)} on disk)"),
@@ -177,8 +203,10 @@ def show(figures: Figures, run: int) -> None:
         ("longest failure message", f"{figures.longest_message_chars:,} chars"),
         ("html/index.html", _mb(figures.html_bytes)),
         ("manifest.json", _mb(figures.manifest_bytes)),
+        ("evidence.zip", _mb(figures.bundle_bytes)),
         ("history.jsonl", f"{_mb(figures.history_bytes)} ({figures.history_lines} lines)"),
-        ("HTML generation", f"{seconds} ({figures.html_outcome})"),
+        ("Allure CLI (generate)", f"{_seconds(figures.cli_seconds)} ({figures.html_outcome})"),
+        ("HTML step (build)", _seconds(figures.html_seconds)),
         ("run wall time", f"{figures.wall_seconds:.0f} s"),
     ]
     faults = ", ".join(SCENARIOS[figures.scenario]) or "none"
@@ -191,7 +219,11 @@ def show(figures: Figures, run: int) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default=",".join(SCENARIOS), help="comma-separated scenarios")
-    parser.add_argument("--runs", type=int, default=1, help="runs per scenario into the same folder")
+    parser.add_argument(
+        "--runs",
+        type=int,
+        help=f"runs per scenario into the same folder (default: {REUSED_RUNS} for clean, 1 for the others)",
+    )
     parser.add_argument("--keep", type=Path, help="leave the report folders under this directory")
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON lines")
     args = parser.parse_args()
@@ -203,11 +235,12 @@ def main() -> int:
         base = args.keep if args.keep is not None else Path(scratch)
         for name in chosen:
             reports = base / name
-            for run in range(1, args.runs + 1):
+            runs = args.runs if args.runs is not None else (REUSED_RUNS if name == "clean" else 1)
+            for run in range(1, runs + 1):
                 figures = measure(name, SCENARIOS[name], reports, Path(scratch) / f"{name}.timing.json")
                 show(figures, run)
                 if args.json:
-                    print(json.dumps(figures.__dict__))
+                    print(json.dumps({"run": run, **figures.__dict__}))
     return 0
 
 

@@ -80,6 +80,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="fail on contract drift (undocumented members, headers, enum values, statuses) "
         "instead of only reporting it",
     )
+    run.add_argument(
+        "--callback-receiver-url",
+        metavar="URL",
+        help="remote environments: also check your callback receiver at this message status URL (the "
+        "callbacks area; NOTIFY_CALLBACK_API_KEY and NOTIFY_APPLICATION_ID from the environment)",
+    )
+    run.add_argument(
+        "--channel-callback-receiver-url",
+        metavar="URL",
+        help="your channel status callback URL (default: --callback-receiver-url)",
+    )
     run.add_argument("-q", "--quiet", action="store_true", help="less pytest output")
     # local only: start the reference with deliberate faults (the self-test's building block)
     run.add_argument("--fault", action="append", default=[], help=argparse.SUPPRESS)
@@ -119,6 +130,18 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="integration: no rate limits (they are on by default; the special 'throttled' client keeps "
         "its own)",
+    )
+    serve.add_argument(
+        "--callback-url",
+        metavar="URL",
+        help="integration: send each message status change, signed, to this receiver URL (key and "
+        "application id from NOTIFY_CALLBACK_API_KEY and NOTIFY_APPLICATION_ID, else generated into "
+        "--credentials-out)",
+    )
+    serve.add_argument(
+        "--channel-callback-url",
+        metavar="URL",
+        help="integration: send each channel status change to this receiver URL",
     )
     serve.add_argument(
         "--fault", action="append", default=[], metavar="NAME", help="start with this deliberate fault"

@@ -96,6 +96,29 @@ class Budget:
 
 
 @dataclass(frozen=True)
+class CallbackReceiver:
+    """A callback receiver the ``callbacks`` area sends to, as NHS Notify would: its two URLs, the agreed
+    credentials (the signing key is ``<application id>.<API key>``), and how the area sends to it."""
+
+    message_status_url: str
+    channel_status_url: str
+    application_id: str = field(repr=False)
+    api_key: str = field(repr=False)
+    #: the answer time the receiver is held to (the sender's own is 30 s, ops §1.3)
+    timeout_s: float = 30.0
+    #: pacing of the callbacks (None: not paced, loopback)
+    rate_limit: RateLimit | None = None
+    #: the most callbacks the area sends, resends included
+    max_callbacks: int = 300
+    #: who runs it, as the report names it
+    owner: str = "the supplier's receiver"
+    #: local only: a reference API (integration mode) that sends its status callbacks to this receiver
+    sending_api: Target | None = None
+    #: local only: where the reference receiver shows what it received (GET)
+    received_url: str | None = None
+
+
+@dataclass(frozen=True)
 class Environment:
     """A resolved environment: its targets, safety policy and budget."""
 
@@ -103,6 +126,8 @@ class Environment:
     targets: tuple[Target, ...]
     safety: SafetyPolicy
     budget: Budget
+    #: the callback receiver the ``callbacks`` area checks (None: the area is not run)
+    callbacks: CallbackReceiver | None = None
 
     def target(self, kind: TargetKind) -> Target | None:
         return next((t for t in self.targets if t.kind == kind), None)
@@ -163,6 +188,9 @@ class Options:
     seed: int | None = None
     #: contract drift (undocumented members, headers, values, statuses) fails the tests that see it
     strict_contract: bool = False
+    #: a remote run's callbacks area: the supplier's message status (and channel status) callback URL
+    callback_receiver_url: str | None = None
+    channel_callback_receiver_url: str | None = None
 
     @property
     def pacing(self) -> RateLimit | None:
@@ -205,16 +233,47 @@ def validate(options: Options, environ: Mapping[str, str] | None = None) -> Opti
             raise UsageError("--max-creates must be 0 or more")
     if options.env in ("integration", "production-smoke"):
         credentials_from_env(environ)
+    _check_callback_receiver(options, environ)
     return replace(options, base_url=base_url, token_url=token_url)
+
+
+def _check_callback_receiver(options: Options, environ: Mapping[str, str]) -> None:
+    if options.channel_callback_receiver_url and not options.callback_receiver_url:
+        raise UsageError("--channel-callback-receiver-url needs --callback-receiver-url as well")
+    if not options.callback_receiver_url:
+        return
+    if options.env == "local":
+        raise UsageError(
+            "--callback-receiver-url does not apply to --env local (it starts its own reference receiver)"
+        )
+    callback_receiver(options, environ)
+
+
+def callback_receiver(options: Options, environ: Mapping[str, str]) -> CallbackReceiver | None:
+    """The supplier's receiver of a remote run (None without ``--callback-receiver-url``): its URLs
+    checked, the credentials read from NOTIFY_CALLBACK_API_KEY and NOTIFY_APPLICATION_ID only."""
+    if not options.callback_receiver_url:
+        return None
+    from conformance.callbacks.command import DEFAULT_RATE_LIMIT, check_url, credentials_from
+
+    message_url = check_url("--callback-receiver-url", options.callback_receiver_url)
+    channel_url = check_url(
+        "--channel-callback-receiver-url", options.channel_callback_receiver_url or message_url
+    )
+    application_id, api_key = credentials_from(environ)
+    return CallbackReceiver(
+        message_url, channel_url, application_id, api_key, rate_limit=RateLimit.parse(DEFAULT_RATE_LIMIT)
+    )
 
 
 def _check_faults(options: Options) -> None:
     if options.env != "local":
         raise UsageError("--fault applies only to --env local (the embedded reference API)")
     from conformance.reference.faults import check_known  # only when asked: the bank is the reference's
+    from conformance.reference.receiver_faults import FAULTS as RECEIVER_FAULTS
 
-    try:
-        check_known(options.faults)
+    try:  # a fault of the reference API, or of the reference receiver (the callbacks area)
+        check_known(name for name in options.faults if name not in RECEIVER_FAULTS)
     except ValueError as error:
         raise UsageError(str(error)) from None
 
@@ -251,7 +310,9 @@ def remote_environment(options: Options, environ: Mapping[str, str]) -> Environm
     budget = budget_for(options)
     if options.env == "sandbox":
         target = Target(kind="sandbox", base_url=options.base_url or SANDBOX_URL, scenarios=True)
-        return Environment("sandbox", (target,), SafetyPolicy.open(), budget)
+        return Environment(
+            "sandbox", (target,), SafetyPolicy.open(), budget, callback_receiver(options, environ)
+        )
     if options.env == "local":
         raise ConfigurationError("the local environment is resolved by conformance.local_env")
     production = options.env == "production-smoke"
@@ -276,7 +337,7 @@ def remote_environment(options: Options, environ: Mapping[str, str]) -> Environm
         )
     else:
         safety = SafetyPolicy.open()
-    return Environment(options.env, (target,), safety, budget)
+    return Environment(options.env, (target,), safety, budget, callback_receiver(options, environ))
 
 
 def scratch_dir(prefix: str) -> Path:

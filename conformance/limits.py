@@ -48,10 +48,12 @@ CURL_INLINE_BODY_CHARS = 4 * 1024
 FAILING_HEAD_EXCHANGES = 20
 #: ... and its last ones (where a failure usually is), with a note of how many came between.
 FAILING_TAIL_EXCHANGES = 5
-#: A passing test attaches its first few exchanges compactly (one attachment each, no curl line) ...
-PASSING_ATTACHED_EXCHANGES = 3
-#: ... lists the next ones up to this many by title only, then notes how many more it sent.
+#: A passing test lists its exchanges by title, up to this many, then notes how many more it sent ...
 PASSING_LISTED_EXCHANGES = 20
+#: ... and attaches compactly (one attachment each, no curl line) at most this many of them: those that are
+#: the run's first passing example of their kind of answer (method, path without ids, status). A file for
+#: every passing test's exchange was a fifth of a clean run on disk (about 1,000 files of 4 KiB).
+PASSING_ATTACHED_EXCHANGES = 3
 #: Characters of attachments the whole run may write; later exchanges are listed by title only.
 RUN_ATTACHMENT_CHARS = 8 * 1024 * 1024
 #: Of that, what passing tests may use, so that failures late in a run still get their evidence.
@@ -60,7 +62,17 @@ RUN_PASSING_ATTACHMENT_CHARS = 3 * 1024 * 1024
 # -- the report folder (conformance.reporting.allure_html; the manifest is bounded by the folder's files) --
 #: Seconds the Allure CLI may take to build the HTML; past that the run says so in one line.
 HTML_GENERATE_TIMEOUT_S = 180
-#: Runs kept in history.jsonl (the trend) when a report folder is reused; older lines are dropped.
-HISTORY_RUNS = 10
+#: Runs kept in history.jsonl (the trend) when a report folder is reused; older lines are dropped. Each run
+#: kept adds about 0.17 MB to history.jsonl and as much again to the HTML (every test's history), so five
+#: (a working week of nightly runs) keep a reused folder near a single run's size.
+HISTORY_RUNS = 5
 #: Characters of a failure message kept per failed test in history.jsonl (for a reader of the file).
 HISTORY_MESSAGE_CHARS = 200
+
+# -- onboarding evidence (conformance.reporting.onboarding) ---------------------------------------------
+#: Messages created that the evidence table lists (single creates and batch members); the rest are counted.
+ONBOARDING_MESSAGES_LISTED = 1_000
+#: Of each batch, the messages listed: a 40,000-message batch is one batch row and its first few messages.
+ONBOARDING_BATCH_MESSAGES_LISTED = 5
+#: Tokens obtained that the table lists (one per key and token lifetime, so few); the rest are counted.
+ONBOARDING_TOKENS_LISTED = 200

@@ -1,16 +1,24 @@
 """The ``local`` environment: the embedded reference API on loopback, in both modes, with freshly
-generated clients. This is the one place outside the CLI's ``serve`` that starts the reference; the
+generated clients, and the reference callback receiver with a freshly generated API key and application
+id (the callbacks area). This is the one place outside the CLI's ``serve`` that starts the reference; the
 suite itself never imports it.
+
+The self-test's deliberate faults (``--fault``) go to the server whose bank names them: the reference
+API's (:mod:`conformance.reference.faults`) or the receiver's (:mod:`conformance.reference.receiver_faults`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import secrets
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from conformance import redaction
 from conformance.environments import (
+    CallbackReceiver,
     Credentials,
     Environment,
     Options,
@@ -24,6 +32,14 @@ from conformance.safety import SafetyPolicy
 if TYPE_CHECKING:
     from conformance.reference.oauth import ClientCredentials
 
+#: the answer time the local receiver is held to: a third of the sender's 30 s (ops §1.3), so that the
+#: self-test's slow receiver fault costs seconds; a receiver on loopback answers in milliseconds
+LOCAL_CALLBACK_TIMEOUT_S = 10.0
+#: the callbacks the local area may send: every example check and some 60 generated callbacks
+LOCAL_MAX_CALLBACKS = 150
+#: the receiver's throttling fault pushes back every this many callbacks (each costs a second's wait)
+LOCAL_THROTTLE_EVERY = 40
+
 
 def _credentials(generated: ClientCredentials) -> Credentials:
     """The suite's view of a client the reference generated (the two sides share no types)."""
@@ -33,13 +49,65 @@ def _credentials(generated: ClientCredentials) -> Credentials:
 
 
 @contextlib.contextmanager
+def _reference_receiver(
+    faults: frozenset[str], api_faults: frozenset[str], keys: Path
+) -> Iterator[CallbackReceiver]:
+    """Start the reference receiver (with ``faults``) and a reference API in integration mode (with
+    ``api_faults``, so a fault in how it sends callbacks is seen) whose status callbacks go to it,
+    both with credentials made for this run; yield how to reach both."""
+    from conformance.reference.config import CallbackSettings, ReferenceConfig
+    from conformance.reference.oauth import generate_client
+    from conformance.reference.receiver import ReceiverConfig, start
+    from conformance.reference.server import start as start_reference
+
+    api_key, application_id = secrets.token_urlsafe(24), f"app-{secrets.token_hex(8)}"
+    redaction.register(api_key, f"{application_id}.{api_key}")
+    config = ReceiverConfig(
+        api_key=api_key,
+        application_id=application_id,
+        faults=faults,
+        slow_s=LOCAL_CALLBACK_TIMEOUT_S + 2,
+        throttle_every=LOCAL_THROTTLE_EVERY,
+    )
+    with start(config) as receiver:
+        delivery = CallbackSettings(
+            receiver.message_status_url, receiver.channel_status_url, api_key, application_id
+        )
+        sending = ReferenceConfig(mode="integration", faults=api_faults, throttle=False, callbacks=delivery)
+        with start_reference(sending) as api:
+            client = _credentials(generate_client(api.registry, keys))
+            yield CallbackReceiver(
+                receiver.message_status_url,
+                receiver.channel_status_url,
+                application_id,
+                api_key,
+                timeout_s=LOCAL_CALLBACK_TIMEOUT_S,
+                max_callbacks=LOCAL_MAX_CALLBACKS,
+                owner="the reference receiver",
+                sending_api=Target(
+                    kind="integration",
+                    base_url=api.base_url,
+                    token_url=api.token_url,
+                    credentials=client,
+                    auth_required=True,
+                    stateful=True,
+                ),
+                received_url=receiver.received_url,
+            )
+
+
+@contextlib.contextmanager
 def local_environment(options: Options) -> Iterator[Environment]:
-    """Start the reference API (sandbox and integration modes) and yield the environment using it."""
+    """Start the reference API (sandbox and integration modes) and the reference receiver, and yield the
+    environment using them."""
     from conformance.reference.oauth import generate_client, generate_special_clients
+    from conformance.reference.receiver_faults import FAULTS as RECEIVER_FAULTS
     from conformance.reference.server import ReferenceConfig, start
 
     options = validate(options, {})
-    faults = frozenset(options.faults)  # the self-test's deliberate faults; none in a normal run
+    # the self-test's deliberate faults, none in a normal run: each goes to the server it belongs to
+    receiver_faults = frozenset(name for name in options.faults if name in RECEIVER_FAULTS)
+    faults = frozenset(options.faults) - receiver_faults
     keys = scratch_dir("notify-conformance-keys-")
     try:
         with (
@@ -47,6 +115,7 @@ def local_environment(options: Options) -> Iterator[Environment]:
             # throttling off: the suite sends far faster over loopback than live's limits allow; the
             # ``throttled`` client carries limits of its own for the rate-limit tests
             start(ReferenceConfig(mode="integration", faults=faults, throttle=False)) as integration,
+            _reference_receiver(receiver_faults, faults, keys) as receiver,
         ):
             registry = integration.registry
             main = _credentials(generate_client(registry, keys))
@@ -66,6 +135,6 @@ def local_environment(options: Options) -> Iterator[Environment]:
                     stateful=True,
                 ),
             )
-            yield Environment("local", targets, SafetyPolicy.open(), budget_for(options))
+            yield Environment("local", targets, SafetyPolicy.open(), budget_for(options), receiver)
     finally:
         shutil.rmtree(keys, ignore_errors=True)

@@ -21,7 +21,7 @@ from conformance import environments, redaction, settings
 from conformance.client import ApiClient
 from conformance.environments import Environment, Options, Target
 from conformance.errors import ConformanceError, NotAssessable
-from conformance.outcome import RunRecord
+from conformance.outcome import RunRecord, area_of
 from conformance.pacing import Pacer
 from conformance.probe import probe_api
 from conformance.retries import RetryPolicy
@@ -30,6 +30,7 @@ from conformance.traffic import RunClock, Traffic
 from conformance.transport import DEFAULT_TIMEOUT_S, Conduct, Recorder, auth_for, build_client
 
 if TYPE_CHECKING:
+    from conformance.callbacks.area import CallbackArea
     from conformance.properties.engine import PropertyRunner
 
 MARKERS = {
@@ -76,6 +77,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="fail on contract drift (undocumented members, headers, values, statuses), not just report it",
     )
+    group.addoption("--notify-callback-receiver-url", default=None, help="the callback receiver to check")
+    group.addoption(
+        "--notify-channel-callback-receiver-url", default=None, help="its channel status URL, if another"
+    )
     # run --plan: play the run against the embedded reference and write what it sent to this file
     group.addoption("--notify-rehearse", default=None, help=argparse.SUPPRESS)
 
@@ -97,12 +102,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _wire_reporting(config: pytest.Config, state: RunState) -> None:
     """Redacted Allure results, each exchange attached to its test, readable parameters (issue 5); the
-    contract drift of every answer, failed only under --strict-contract (issue 12)."""
-    from conformance.reporting import drift, evidence, terminal
+    contract drift of every answer, failed only under --strict-contract; the onboarding evidence, when
+    the command collects it (issue 12)."""
+    from conformance.reporting import drift, evidence, locations, onboarding, terminal
 
+    locations.install(config)  # file paths in reports relative to the package, not to the current folder
     evidence.install(config, state.recorder)
     terminal.install(config, state.recorder)
     drift.install(config, state.recorder, strict=lambda: state.options().strict_contract)
+    onboarding.install(config, state.recorder, environment=lambda: state.record.environment)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -148,6 +156,7 @@ class RunState:
     _clients: dict[str, httpx.Client] = field(default_factory=dict)
     recorder: Recorder = field(default_factory=Recorder)
     _property_runners: dict[str, PropertyRunner] = field(default_factory=dict)
+    _callback_area: CallbackArea | None = None
 
     @property
     def run_config(self) -> RunConfig:
@@ -248,6 +257,30 @@ class RunState:
             self._clients[target.kind] = self.client_for(target)
         return self._clients[target.kind]
 
+    def callback_area(self, items: list[pytest.Item]) -> CallbackArea:
+        """The session's callbacks, sent to the environment's receiver; the area's tests are skipped
+        (not failed, not unassessed) when there is none, and in a rehearsal, which sends no callbacks."""
+        if self._callback_area is None:
+            from conformance.areas import OPTIONAL
+            from conformance.callbacks.area import CallbackArea
+            from conformance.reporting.evidence import ExchangeEvidence
+            from conformance.reporting.terminal import FailureDigest
+
+            receiver = self.environment.callbacks
+            if self.rehearsal_file is not None:
+                pytest.skip("a rehearsal (run --plan) sends no callbacks")
+            if receiver is None:
+                pytest.skip(f"needs a callback receiver: {OPTIONAL['callbacks']}")
+            callspecs = (getattr(item, "callspec", None) for item in items if area_of(item) == "callbacks")
+            selected = {callspec.id for callspec in callspecs if callspec is not None}
+            # callback answers are attached to their tests and shown in the failure digest; the listeners
+            # that read API answers (contract drift, the onboarding evidence) hear none of them
+            told = (ExchangeEvidence, FailureDigest)
+            listeners = [x for x in self.recorder.listeners if isinstance(x, told)]
+            self._callback_area = CallbackArea(receiver, self.seed, selected, listeners)
+            self._stack.callback(self._callback_area.close)
+        return self._callback_area
+
     def close(self) -> None:
         self._stack.close()
 
@@ -316,6 +349,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("target", [pytest.param(t, id=t.kind) for t in targets], scope="function")
 
 
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Each case of the shipped suite filed in the report under its area and operation (suite._labels)."""
+    if getattr(getattr(item, "module", None), "__name__", "").startswith(SUITE_PACKAGE):
+        from conformance.suite import _labels
+
+        _labels.file_under(item)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Drop the cases a target cannot serve. A case (one test, one set of its other parameters) that no
@@ -372,6 +413,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if state._conduct is not None and state.environment.name != "local":
         for name, value in state.conduct.summary():
             terminalreporter.write_line(f"notify-conformance: {name.lower()}: {value}")
+    if state._callback_area is not None:
+        terminalreporter.write_line(f"notify-conformance: callbacks: {state._callback_area.describe()}")
 
 
 @pytest.hookimpl(trylast=True)
@@ -392,6 +435,22 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             reporter.write_line(
                 f"notify-conformance: {stop.label if isinstance(stop, NotAssessable) else 'error'}: {stop}"
             )
+
+
+@pytest.fixture(scope="session")
+def callback_area(request: pytest.FixtureRequest) -> CallbackArea:
+    """The run's callbacks area: the callbacks command's checks against the environment's receiver."""
+    return request.config.stash[_STATE].callback_area(request.session.items)
+
+
+@pytest.fixture
+def callback_sending_api(request: pytest.FixtureRequest) -> ApiClient:
+    """A client of the local reference API that sends its status callbacks to the run's receiver."""
+    state = request.config.stash[_STATE]
+    receiver = state.environment.callbacks
+    if receiver is None or receiver.sending_api is None:
+        pytest.skip("needs the local reference API sending callbacks to the reference receiver (--env local)")
+    return ApiClient(receiver.sending_api, state.client_for(receiver.sending_api))
 
 
 @pytest.fixture

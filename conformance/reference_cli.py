@@ -8,20 +8,29 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
+import secrets
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
+from conformance import redaction
 from conformance.errors import CredentialsError, ExitCode, UsageError
 
 if TYPE_CHECKING:
-    from conformance.reference.config import ReferenceConfig
+    from conformance.reference.config import CallbackSettings, ReferenceConfig
+    from conformance.reference.server import RunningReference
 
 #: where ``--register-client`` reads the client's API key: never the command line, which ``ps`` and
 #: shell history show to anyone
 API_KEY_VARIABLE = "NOTIFY_API_KEY"
 _WILDCARD_HOSTS = ("", "0.0.0.0", "::")
+#: where ``--callback-url`` reads the callback API key and application id (the ``callbacks`` command's
+#: and the reference receiver's names), never the command line
+CALLBACK_API_KEY_VARIABLE = "NOTIFY_CALLBACK_API_KEY"
+APPLICATION_ID_VARIABLE = "NOTIFY_APPLICATION_ID"
 
 
 def _read_public_key(spec: str) -> tuple[str, bytes]:
@@ -83,6 +92,89 @@ def _check_integration_only(args: argparse.Namespace) -> None:
         raise UsageError(f"{given[0]} applies only to --mode integration")
 
 
+def _callback_url(option: str, value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"{option} expects an http:// or https:// URL")
+    return value
+
+
+def _callback_credentials(out: Path | None) -> tuple[str, str]:
+    """(API key, application id) from the environment, or fresh ones when ``out`` will hold them."""
+    api_key = os.environ.get(CALLBACK_API_KEY_VARIABLE, "").strip()
+    application_id = os.environ.get(APPLICATION_ID_VARIABLE, "").strip()
+    if api_key and application_id:
+        return api_key, application_id
+    if api_key or application_id:
+        missing = APPLICATION_ID_VARIABLE if api_key else CALLBACK_API_KEY_VARIABLE
+        raise UsageError(
+            f"set {missing} as well, or neither (with --credentials-out, to have both generated)"
+        )
+    if out is None:
+        raise UsageError(
+            f"--callback-url: set {CALLBACK_API_KEY_VARIABLE} and {APPLICATION_ID_VARIABLE}, or give "
+            "--credentials-out FILE to have them generated and written there"
+        )
+    return secrets.token_urlsafe(24), f"app-{secrets.token_hex(8)}"
+
+
+def _callback_settings(args: argparse.Namespace) -> CallbackSettings | None:
+    """The callbacks ``--callback-url`` and ``--channel-callback-url`` ask for; None without them."""
+    from conformance.reference.config import CallbackSettings
+
+    message_url = getattr(args, "callback_url", None)
+    channel_url = getattr(args, "channel_callback_url", None)
+    if not message_url and not channel_url:
+        return None
+    api_key, application_id = _callback_credentials(args.credentials_out)
+    redaction.register(api_key, f"{application_id}.{api_key}")
+    return CallbackSettings(
+        message_status_url=_callback_url("--callback-url", message_url) if message_url else None,
+        channel_status_url=_callback_url("--channel-callback-url", channel_url) if channel_url else None,
+        api_key=api_key,
+        application_id=application_id,
+    )
+
+
+def _add_callback_credentials(path: Path, server: RunningReference) -> None:
+    """Add the callbacks' key, application id and URLs to the credentials file (still 0600)."""
+    settings = server.config.callbacks
+    assert settings is not None
+    document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    document["callbacks"] = {
+        "api_key": settings.api_key,
+        "application_id": settings.application_id,
+        "message_status_url": settings.message_status_url,
+        "channel_status_url": settings.channel_status_url,
+        "deliveries_url": server.callbacks_url,
+        "environment": {
+            CALLBACK_API_KEY_VARIABLE: settings.api_key,
+            APPLICATION_ID_VARIABLE: settings.application_id,
+        },
+    }
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        json.dump(document, handle, indent=2)
+        handle.write("\n")
+
+
+def _callback_lines(server: RunningReference, out: Path | None) -> list[str]:
+    settings, step = server.config.callbacks, server.config.timeline_step_s
+    assert settings is not None
+    lines = [
+        f"message status callbacks to {settings.message_status_url or '(none)'}; channel status callbacks "
+        f"to {settings.channel_status_url or '(none)'}",
+        f"statuses move every {step} s; failed callbacks retried for {settings.retry_window_s:g} s; what "
+        f"was sent: GET {server.callbacks_url}",
+    ]
+    if out is None:
+        lines.append(
+            f"callback API key and application id: from ${CALLBACK_API_KEY_VARIABLE} and "
+            f"${APPLICATION_ID_VARIABLE}"
+        )
+    return lines
+
+
 def list_faults() -> str:
     """One line per fault: name, modes, expected areas, the behaviour it breaks and where it is documented."""
     from conformance.reference.faults import FAULTS
@@ -103,7 +195,7 @@ def listening_line(mode: str, host: str, bound_address: str, base_url: str) -> s
     return f"reference API ({mode}) listening on {base_url}"
 
 
-def _config(args: argparse.Namespace) -> ReferenceConfig:
+def _config(args: argparse.Namespace, callbacks: CallbackSettings | None = None) -> ReferenceConfig:
     from conformance.reference.config import ReferenceConfig
 
     config = ReferenceConfig(
@@ -112,6 +204,7 @@ def _config(args: argparse.Namespace) -> ReferenceConfig:
         port=args.port,
         faults=frozenset(args.fault),
         throttle=args.mode == "integration" and not args.no_throttle,
+        callbacks=callbacks,
     )
     if args.quota is not None:
         config = dataclasses.replace(config, quota_per_minute=args.quota)
@@ -122,8 +215,15 @@ def _config(args: argparse.Namespace) -> ReferenceConfig:
 
 def serve_command(args: argparse.Namespace) -> ExitCode:
     from conformance.reference.oauth import generate_client, generate_special_clients, write_credentials_file
-    from conformance.reference.server import RunningReference, serve
+    from conformance.reference.server import serve
 
+    if args.mode != "integration":
+        for option, value in (
+            ("--callback-url", getattr(args, "callback_url", None)),
+            ("--channel-callback-url", getattr(args, "channel_callback_url", None)),
+        ):
+            if value:
+                raise UsageError(f"{option} applies only to --mode integration")
     if args.mode == "receiver":
         from conformance.reference.receiver import serve_command as serve_receiver
 
@@ -135,10 +235,10 @@ def serve_command(args: argparse.Namespace) -> ExitCode:
     _check_integration_only(args)
     api_key = _client_api_key(args.register_client)
     clients = [_read_public_key(spec) for spec in args.register_client]
-    config = _config(args)
     out: Path | None = args.credentials_out
     if out is not None and not out.parent.is_dir():
         raise UsageError(f"--credentials-out: folder {out.parent} does not exist")
+    config = _config(args, _callback_settings(args))
 
     def on_ready(server: RunningReference) -> None:
         for kid, pem in clients:
@@ -158,19 +258,27 @@ def serve_command(args: argparse.Namespace) -> ExitCode:
                 )
             else:
                 lines.append(f"rate limits off; traffic counters at {server.traffic_url}")
+            if config.callbacks is not None:
+                lines += _callback_lines(server, out)
         if out is not None:
             keys = out.parent / f"{out.stem}-keys"
             keys.mkdir(mode=0o700, exist_ok=True)
             main = generate_client(server.registry, keys)
             extra = generate_special_clients(server.registry, keys)
             write_credentials_file(out, main, server.base_url, server.token_url, extra)
-            lines.append(f"client credentials written to {out}")
+            if config.callbacks is not None:
+                _add_callback_credentials(out, server)
+                lines.append(f"client credentials, callback API key and application id written to {out}")
+            else:
+                lines.append(f"client credentials written to {out}")
         lines.append("press Ctrl-C to stop")
         sys.stdout.write("\n".join(lines) + "\n")
         sys.stdout.flush()
 
     def on_stop(server: RunningReference) -> None:
         sys.stdout.write(server.traffic.summary() + "\n")
+        if server.callbacks is not None:
+            sys.stdout.write(server.callbacks.summary() + "\n")
         sys.stdout.flush()
 
     try:

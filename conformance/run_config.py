@@ -54,5 +54,7 @@ def options_from(
         max_creates=values.get("max_creates"),
         seed=values.get("seed"),
         strict_contract=bool(values.get("strict_contract", False)),
+        callback_receiver_url=values.get("callback_receiver_url"),
+        channel_callback_receiver_url=values.get("channel_callback_receiver_url"),
     )
     return options, str(values.get("reports", "reports"))

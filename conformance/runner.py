@@ -27,6 +27,7 @@ from conformance.outcome import RunRecord
 from conformance.reporting import changes
 from conformance.reporting.drift import DriftCollector
 from conformance.reporting.metadata import RunFacts, iso, now
+from conformance.reporting.onboarding import OnboardingEvidence
 from conformance.reporting.publish import SessionFacts, publish
 from conformance.reporting.readiness import Readiness
 from conformance.reporting.summary import SummaryCollector
@@ -133,12 +134,14 @@ def run(args: argparse.Namespace) -> ExitCode:
     digest = FailureDigest(take_over_terminal=True)
     outcome_log = changes.OutcomeLog()
     drift = DriftCollector(strict=options.strict_contract)
+    onboarding = OnboardingEvidence()
     plugins: list[object] = [plugin, run_config, record, collector, session_facts, digest, outcome_log, drift]
+    plugins.append(onboarding)
     with _interrupts_stop_the_run(record):
         code = pytest.main(pytest_args(args, reports), plugins=plugins)
     exit_code = _exit_code(int(code), record)
     if exit_code != ExitCode.USAGE:  # a usage error ran nothing worth reporting; its one line says why
-        news = _News(baseline, no_baseline, outcome_log, drift, _selection(args, options))
+        news = _News(baseline, no_baseline, outcome_log, drift, _selection(args, options), onboarding)
         _write_reports(reports, session_facts.facts, collector, record, exit_code, news)
     if record.stop is not None:
         sys.stderr.write(f"{PROG}: {_stop_line(record.stop)}\n")
@@ -179,6 +182,7 @@ class _News:
     outcomes: changes.OutcomeLog
     drift: DriftCollector
     selection: dict[str, object]
+    onboarding: OnboardingEvidence | None = None
 
 
 def _selection(args: argparse.Namespace, options: Options) -> dict[str, object]:
@@ -220,7 +224,16 @@ def _write_reports(
         sys.stdout.write(f"({news.no_baseline})\n")
     sys.stdout.flush()
     out, err = sys.stdout, sys.stderr
-    publish(reports, facts, readiness, out=out, err=err, outcomes=outcomes, no_baseline=news.no_baseline)
+    publish(
+        reports,
+        facts,
+        readiness,
+        out=out,
+        err=err,
+        outcomes=outcomes,
+        no_baseline=news.no_baseline,
+        onboarding=news.onboarding,
+    )
 
 
 def _exit_code(code: int, record: RunRecord) -> ExitCode:

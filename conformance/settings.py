@@ -96,6 +96,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max-creates", "NOTIFY_MAX_CREATES", _whole),
     # undocumented members, headers, values and statuses fail the run instead of being reported as drift
     Setting("strict-contract", "NOTIFY_STRICT_CONTRACT", _boolean),
+    # a remote run's callbacks area: the supplier's receiver (its credentials come from the environment)
+    Setting("callback-receiver-url", "NOTIFY_CALLBACK_RECEIVER_URL"),
+    Setting("channel-callback-receiver-url", "NOTIFY_CHANNEL_CALLBACK_RECEIVER_URL"),
 )
 _BY_NAME = {setting.name: setting for setting in SETTINGS}
 

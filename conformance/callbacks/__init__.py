@@ -15,6 +15,7 @@ ops §1.1) and judges each answer by what the contract documents and what the se
 * :mod:`.sender` sends one callback (httpx, only to the URLs given), :mod:`.runner` runs the plan
   (pacing, the callback budget, 429s, a receiver that stops answering);
 * :mod:`.report` is the summary table, the verdict and the written reports; :mod:`.command` the command.
+* :mod:`.area` sends the same plan, one check per test, as the ``callbacks`` area of ``run``.
 
 Nothing here imports the reference receiver (:mod:`conformance.reference.receiver`), and it imports
 nothing of this package, so a mistake on one side is caught by the other.

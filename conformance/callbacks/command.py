@@ -17,6 +17,7 @@ import argparse
 import os
 import secrets
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -75,7 +76,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _url(option: str, text: str) -> str:
+def check_url(option: str, text: str) -> str:
+    """``text`` when it is a URL a receiver can be sent to (a one-line UsageError otherwise)."""
     try:
         parts = urlsplit(text)
         port = parts.port
@@ -92,9 +94,11 @@ def _url(option: str, text: str) -> str:
     return text
 
 
-def _credentials() -> tuple[str, str]:
-    api_key = os.environ.get(API_KEY_VARIABLE, "").strip()
-    application_id = os.environ.get(APPLICATION_ID_VARIABLE, "").strip()
+def credentials_from(environ: Mapping[str, str]) -> tuple[str, str]:
+    """(application id, API key) from the environment, registered with :mod:`conformance.redaction`;
+    a one-line error when one is missing or the key is too short to be an agreed key."""
+    api_key = environ.get(API_KEY_VARIABLE, "").strip()
+    application_id = environ.get(APPLICATION_ID_VARIABLE, "").strip()
     missing = [
         f"{name} ({what})"
         for name, value, what in (
@@ -123,9 +127,9 @@ def callbacks_command(args: argparse.Namespace) -> ExitCode:
     from conformance.callbacks.sender import Sender
     from conformance.pacing import Pacer, RateLimit
 
-    application_id, api_key = _credentials()
-    message_url = _url("--receiver-url", args.receiver_url)
-    channel_url = _url("--channel-receiver-url", args.channel_receiver_url or args.receiver_url)
+    application_id, api_key = credentials_from(os.environ)
+    message_url = check_url("--receiver-url", args.receiver_url)
+    channel_url = check_url("--channel-receiver-url", args.channel_receiver_url or args.receiver_url)
     limit = RateLimit.parse(args.rate_limit)
     folder: Path | None = args.reports
     if folder is not None:

@@ -208,22 +208,28 @@ class Runner:
             if attempt.no_answer is NoAnswer.TIMEOUT:
                 timed_out = True
 
+    def run_check(self, result: CheckResult) -> None:
+        """Send ``result.check`` and record what happened in ``result`` (the main run's callbacks area
+        sends one check per test). Raises :class:`Stopped`, with what was not sent listed unassessed."""
+        check = result.check
+        try:
+            self._run_check(check, result)
+        except Stopped:
+            done = {id(attempt.delivery) for attempt in result.attempts}
+            result.unassessed += [
+                (delivery, "not sent: the run stopped")
+                for delivery in check.deliveries
+                if id(delivery) not in done
+            ]
+            raise
+
     def run(self, run_result: RunResult) -> RunResult:
         started = time.monotonic()
         try:
             for check in self.plan.checks:
                 result = CheckResult(check)
                 run_result.results.append(result)
-                try:
-                    self._run_check(check, result)
-                except Stopped:
-                    done = {id(attempt.delivery) for attempt in result.attempts}
-                    result.unassessed += [
-                        (delivery, "not sent: the run stopped")
-                        for delivery in check.deliveries
-                        if id(delivery) not in done
-                    ]
-                    raise
+                self.run_check(result)
         except Stopped as stop:
             run_result.stopped = str(stop)
             run_result.stopped_at_first = stop.at_first

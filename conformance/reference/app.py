@@ -6,6 +6,8 @@
 * ``/_reference/traffic`` (GET): the per-application traffic counters as JSON (:mod:`.throttle`). It
   belongs to the reference, not the API, so it lives outside ``/comms`` and deliberate faults never
   touch it.
+* ``/_reference/callbacks`` (GET): the callbacks sent so far, when the reference sends them
+  (:mod:`.callback_delivery`); 404 otherwise. Outside ``/comms`` for the same reason.
 * anything else: 404 CM_NOT_FOUND with the standard headers.
 
 Runs of slashes in the path are collapsed before routing, as Apigee does (``{base}//v1/messages``).
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -35,7 +38,11 @@ from conformance.reference.sandbox import SandboxBackend
 from conformance.reference.store import MessageStore
 from conformance.reference.throttle import TRAFFIC_PATH, Throttle
 
+if TYPE_CHECKING:
+    from conformance.reference.callback_delivery import CallbackDelivery
+
 logger = logging.getLogger("conformance.reference")
+_DELIVERIES_PATH = "/_reference/callbacks"  # callback_delivery.DELIVERIES_PATH, without importing httpx
 
 Handler = Callable[[RequestContext], Awaitable[Reply]]
 
@@ -46,12 +53,20 @@ class _Dispatch:
     path containing a newline (``/v1/messages/%0A``); such paths must still get the gateway's answer."""
 
     def __init__(
-        self, app: ASGIApp, *, token: ASGIApp, api: ASGIApp, traffic: ASGIApp, fallback: ASGIApp
+        self,
+        app: ASGIApp,
+        *,
+        token: ASGIApp,
+        api: ASGIApp,
+        traffic: ASGIApp,
+        deliveries: ASGIApp,
+        fallback: ASGIApp,
     ) -> None:
         self.app = app
         self.token = token
         self.api = api
         self.traffic = traffic
+        self.deliveries = deliveries
         self.fallback = fallback
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -66,6 +81,8 @@ class _Dispatch:
             endpoint = self.api
         elif path == TRAFFIC_PATH:
             endpoint = self.traffic
+        elif path == _DELIVERIES_PATH:
+            endpoint = self.deliveries
         else:
             endpoint = self.fallback
         await endpoint(scope, receive, send)
@@ -96,10 +113,12 @@ async def _not_found(ctx: RequestContext) -> Reply:
     return problem_reply(ctx, Problem(NOT_FOUND))
 
 
-def make_backend(config: ReferenceConfig, store: MessageStore) -> Backend:
+def make_backend(
+    config: ReferenceConfig, store: MessageStore, delivery: CallbackDelivery | None = None
+) -> Backend:
     if config.mode == "sandbox":
         return SandboxBackend(config.upstream_timeout_s)
-    return IntegrationBackend(store)
+    return IntegrationBackend(store, config.timeline_step_s, delivery)
 
 
 def build_app(
@@ -108,11 +127,13 @@ def build_app(
     status_key: str,
     store: MessageStore | None = None,
     throttle: Throttle | None = None,
+    delivery: CallbackDelivery | None = None,
 ) -> Starlette:
-    """The ASGI app for one reference server."""
+    """The ASGI app for one reference server; ``delivery`` sends the integration backend's callbacks."""
     fixtures.preload()
     throttle = throttle if throttle is not None else Throttle.for_config(config)
-    backend = make_backend(config, store if store is not None else MessageStore(config.in_flight_s))
+    store = store if store is not None else MessageStore.for_config(config)
+    backend = make_backend(config, store, delivery)
     gateway = Gateway(config, backend, registry, status_key, throttle)
     injected = faults.install(config, gateway)
 
@@ -126,11 +147,19 @@ def build_app(
             return problem_reply(ctx, Problem(NOT_ALLOWED), {"Allow": "GET, HEAD"})
         return Reply(status=200, body=throttle.traffic().as_json(), content_type="application/json")
 
+    async def deliveries(ctx: RequestContext) -> Reply:
+        if delivery is None:
+            return await _not_found(ctx)
+        if ctx.method not in ("GET", "HEAD"):
+            return problem_reply(ctx, Problem(NOT_ALLOWED), {"Allow": "GET, HEAD"})
+        return Reply(status=200, body=delivery.snapshot(), content_type="application/json")
+
     rewrite = injected.rewrite
     endpoints = {
         "token": _Endpoint(config, injected.wrap_token(token, registry), rewrite),
         "api": _Endpoint(config, gateway.handle, rewrite),
         "traffic": _Endpoint(config, traffic),
+        "deliveries": _Endpoint(config, deliveries),
         "fallback": _Endpoint(config, _not_found, rewrite),
     }
     return Starlette(middleware=[Middleware(_Dispatch, **endpoints)])

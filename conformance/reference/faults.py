@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import email.utils
 import functools
+import json
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -419,6 +420,21 @@ def _forget_references(*, messages: bool) -> Callable[[Gateway], None]:
             backend.store = _ForgetfulStore(backend.store, messages=messages)
 
     return patch
+
+
+def _callbacks_signed_reserialised(gateway: Gateway) -> None:
+    """The sender signs a pretty-printed copy of each callback body but sends the compact bytes, the
+    mistake of a receiver that verifies a re-parsed body, made on the sending side."""
+    backend = gateway.backend
+    delivery = backend.delivery if isinstance(backend, IntegrationBackend) else None
+    if delivery is None:
+        return
+    honest = delivery.signature
+
+    def reserialised(body: bytes) -> str:
+        return honest(json.dumps(json.loads(body), indent=2).encode("utf-8"))
+
+    delivery.signature = reserialised  # type: ignore[method-assign]
 
 
 def _created_as_ok(out: Outgoing, ctx: RequestContext) -> None:
@@ -836,6 +852,10 @@ _BANK = (
     _fault("error-body-truncated", "routing", BOTH, "behaviour §2",
            "An error body is a complete JSON document",
            rewrite=_error_body_truncated),
+    # callbacks the reference API sends (only a server given receiver URLs sends any)
+    _fault("callbacks-signed-reserialised", "callbacks", INTEGRATION, "ops §1.1",
+           "A status callback is signed over the exact bytes sent",
+           patch=_callbacks_signed_reserialised),
 )
 # fmt: on
 

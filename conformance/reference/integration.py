@@ -6,11 +6,16 @@ back by the client that sent them; another client gets 404, as in live. A client
 with ``Retry-After: 300`` while the first is still "in flight" (``ReferenceConfig.in_flight_s``; see
 :mod:`.store`). Checks run routing plan, contact details, then duplicate, so a refused request never
 uses up its reference.
+
+With a status step (``ReferenceConfig.timeline_step_s``) a stored message moves on through the statuses
+of :mod:`.progress`, and GET shows where it has got to; with callbacks configured, the same changes are
+handed to :mod:`.callback_delivery` once the message is stored.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from typing import TYPE_CHECKING, Any
 
 from conformance.reference import nhsapp
 from conformance.reference.bodies import batch_created, iso_now, location_of, message_created
@@ -26,10 +31,14 @@ from conformance.reference.catalogue import (
 from conformance.reference.contact_details import contact_detail_problems
 from conformance.reference.context import RequestContext
 from conformance.reference.ksuid import new_ksuid, new_ksuids
+from conformance.reference.progress import Progression
 from conformance.reference.responses import Reply, error_reply, problem_reply
 from conformance.reference.routing import ScenarioPath
 from conformance.reference.routing_plans import PlanRefusal, look_up
 from conformance.reference.store import Claim, MessageStore
+
+if TYPE_CHECKING:
+    from conformance.reference.callback_delivery import CallbackDelivery
 
 STORED_STATUS = "pending_enrichment"
 
@@ -66,10 +75,22 @@ def _stored_data(
 
 
 class IntegrationBackend:
-    """Messages kept in a :class:`MessageStore`, owned by the API key that created them."""
+    """Messages kept in a :class:`MessageStore`, owned by the API key that created them; with
+    ``step_s``, their statuses move on, and with ``delivery``, each change is sent as a callback."""
 
-    def __init__(self, store: MessageStore) -> None:
+    def __init__(
+        self, store: MessageStore, step_s: float | None = None, delivery: CallbackDelivery | None = None
+    ) -> None:
         self.store = store
+        self.step_s = step_s
+        self.delivery = delivery
+
+    def _progressed(self, ctx: RequestContext, stored: list[dict[str, Any]]) -> None:
+        """Newly stored messages start their timelines (their callbacks are scheduled)."""
+        if self.step_s is None or self.delivery is None:
+            return
+        for data in stored:
+            self.delivery.submit(Progression(data, self.step_s), ctx.public_base)
 
     async def create_message(self, ctx: RequestContext, body: dict[str, Any]) -> Reply:
         owner = _owner(ctx)
@@ -84,6 +105,7 @@ class IntegrationBackend:
         claim = self.store.add_message(owner, reference, stored)
         if claim is not Claim.NEW:
             return _reference_refused(ctx, claim, DUPLICATE_MESSAGE_REQUEST)
+        self._progressed(ctx, [stored])
         document = message_created(
             message_id, reference, plan.as_json(), created, f"{ctx.public_base}/v1/messages/{message_id}"
         )
@@ -109,6 +131,7 @@ class IntegrationBackend:
         claim = self.store.add_batch(owner, attributes["messageBatchReference"], stored)
         if claim is not Claim.NEW:
             return _reference_refused(ctx, claim, DUPLICATE_BATCH_REQUEST)
+        self._progressed(ctx, stored)
         document = batch_created(
             batch_id, attributes["messageBatchReference"], plan_json, zip(references, ids, strict=True)
         )
@@ -118,6 +141,8 @@ class IntegrationBackend:
         data = self.store.message(_owner(ctx), message_id)
         if data is None:
             return problem_reply(ctx, Problem(NOT_FOUND))
+        if self.step_s is not None:
+            data = Progression(data, self.step_s).view(data, time.time())
         data["links"] = {"self": ctx.url_without_query}
         return Reply(status=200, body={"data": data})
 

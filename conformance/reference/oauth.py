@@ -5,6 +5,11 @@ API platform describes it: a ``kid`` that is registered, ``alg`` RS512 only, a s
 ``iss`` == ``sub`` == the registered API key, ``aud`` == the token URL the client called, an ``exp``
 in the future and at most five minutes ahead, and a ``jti`` never seen before.
 
+What the registry remembers is bounded (a reference may run for days): a ``jti`` only until its
+assertion's ``exp`` (after that the assertion is refused as expired anyway), at most ``max_jtis`` of
+them; an access token until ``expired_token_memory_s`` after it expires (refused from its expiry on),
+at most ``max_tokens`` of them. Either cap forgets the oldest first. Defaults are in :mod:`.config`.
+
 Error scheme (one, used throughout): HTTP 400 with ``{"error", "error_description", "message_id"}``.
 ``error`` is ``unsupported_grant_type`` for a wrong grant type, ``invalid_client`` when the assertion
 cannot be tied to a registered client (unknown ``kid``, bad signature, ``iss``/``sub`` not that
@@ -20,6 +25,7 @@ import secrets
 import string
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +35,12 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from conformance.reference.config import (
+    DEFAULT_EXPIRED_TOKEN_MEMORY_S,
+    DEFAULT_MAX_ISSUED_TOKENS,
+    DEFAULT_MAX_REMEMBERED_JTIS,
+    ReferenceConfig,
+)
 from conformance.reference.context import RequestContext
 from conformance.reference.responses import Reply
 from conformance.reference.throttle import Limits
@@ -89,13 +101,38 @@ class _IssuedToken:
 class ClientRegistry:
     """Registered clients (by ``kid``), issued access tokens and used ``jti`` values. Thread-safe."""
 
-    def __init__(self, default_token_lifetime_s: int = 600) -> None:
+    def __init__(
+        self,
+        default_token_lifetime_s: int = 600,
+        *,
+        max_tokens: int = DEFAULT_MAX_ISSUED_TOKENS,
+        expired_token_memory_s: float = DEFAULT_EXPIRED_TOKEN_MEMORY_S,
+        max_jtis: int = DEFAULT_MAX_REMEMBERED_JTIS,
+    ) -> None:
+        if max_tokens < 1 or max_jtis < 1 or expired_token_memory_s < 0:
+            raise ValueError(
+                "the token and jti caps must be at least 1, the expired-token memory not negative"
+            )
         self.default_token_lifetime_s = default_token_lifetime_s
+        self.max_tokens = max_tokens
+        self.expired_token_memory_s = expired_token_memory_s
+        self.max_jtis = max_jtis
         self._lock = threading.Lock()
         self._by_kid: dict[str, ClientRecord] = {}
         self._by_api_key: dict[str, ClientRecord] = {}
-        self._tokens: dict[str, _IssuedToken] = {}
-        self._used_jtis: set[tuple[str, str]] = set()
+        #: in the order they were issued
+        self._tokens: OrderedDict[str, _IssuedToken] = OrderedDict()
+        #: (API key, jti) -> the ``exp`` of the assertion that used it, in the order they were used
+        self._used_jtis: OrderedDict[tuple[str, str], float] = OrderedDict()
+
+    @classmethod
+    def for_config(cls, config: ReferenceConfig) -> ClientRegistry:
+        return cls(
+            config.token_lifetime_s,
+            max_tokens=config.max_issued_tokens,
+            expired_token_memory_s=config.expired_token_memory_s,
+            max_jtis=config.max_remembered_jtis,
+        )
 
     def register(
         self,
@@ -133,20 +170,35 @@ class ClientRegistry:
         with self._lock:
             return self._by_kid.get(kid)
 
-    def use_jti(self, api_key: str, jti: str) -> bool:
-        """Record ``jti`` for this client; False when it was used before."""
+    def use_jti(self, api_key: str, jti: str, valid_until: float, now: float | None = None) -> bool:
+        """Record ``jti`` for this client until ``valid_until`` (its assertion's ``exp``); False when
+        it was used before and is still remembered."""
+        moment = time.time() if now is None else now
         with self._lock:
+            used = self._used_jtis
+            # front first: entries whose assertion has expired (a few may wait behind a later ``exp``,
+            # at most MAX_ASSERTION_LIFETIME_S)
+            while used and next(iter(used.values())) <= moment:
+                used.popitem(last=False)
             key = (api_key, jti)
-            if key in self._used_jtis:
+            if key in used:
                 return False
-            self._used_jtis.add(key)
+            used[key] = valid_until
+            while len(used) > self.max_jtis:
+                used.popitem(last=False)
             return True
 
     def issue_token(self, client: ClientRecord, now: float | None = None) -> str:
         token = secrets.token_urlsafe(24)
         issued = time.time() if now is None else now
         with self._lock:
-            self._tokens[token] = _IssuedToken(client.api_key, issued + client.token_lifetime_s)
+            tokens = self._tokens
+            # tokens of one lifetime expire in the order issued; a shorter one behind a longer one waits
+            while tokens and next(iter(tokens.values())).expires_at + self.expired_token_memory_s <= issued:
+                tokens.popitem(last=False)
+            tokens[token] = _IssuedToken(client.api_key, issued + client.token_lifetime_s)
+            while len(tokens) > self.max_tokens:
+                tokens.popitem(last=False)
         return token
 
     def client_for_token(self, token: str, now: float | None = None) -> ClientRecord | None:
@@ -371,7 +423,7 @@ async def token_reply(ctx: RequestContext, registry: ClientRegistry) -> Reply:
         client = _client_for_header(registry, assertion)
         claims = _verified_claims(client, assertion)
         jti = _check_claims(client, claims, ctx.origin_url + TOKEN_PATH, now)
-        if not registry.use_jti(client.api_key, jti):
+        if not registry.use_jti(client.api_key, jti, float(claims["exp"]), now):
             raise _invalid_request("'jti' has already been used")
     except AssertionRejected as rejection:
         return _error_reply(ctx, rejection)

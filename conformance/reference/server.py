@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from types import FrameType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import uvicorn
 
@@ -26,6 +26,9 @@ from conformance.reference.context import BASE_PATH
 from conformance.reference.oauth import TOKEN_PATH, ClientRegistry
 from conformance.reference.store import MessageStore
 from conformance.reference.throttle import TRAFFIC_PATH, Throttle, Traffic
+
+if TYPE_CHECKING:
+    from conformance.reference.callback_delivery import CallbackDelivery
 
 __all__ = ["BackgroundServer", "ReferenceConfig", "RunningReference", "serve", "start"]
 
@@ -124,12 +127,15 @@ class RunningReference(BackgroundServer):
         store: MessageStore,
         status_key: str,
         throttle: Throttle,
+        callbacks: CallbackDelivery | None = None,
     ) -> None:
         super().__init__(server, thread, sock)
         self.config = config
         self.registry = registry
         self.store = store
         self.throttle = throttle
+        #: the callback sender (integration mode with ``config.callbacks``), else None
+        self.callbacks = callbacks
         #: the ``apikey`` header value /_status accepts
         self.status_key = status_key
         self.origin = f"http://{_url_host(config.host)}:{self.port}"
@@ -137,6 +143,14 @@ class RunningReference(BackgroundServer):
         self.token_url = self.origin + TOKEN_PATH
         #: the reference-only JSON view of :attr:`traffic`
         self.traffic_url = self.origin + TRAFFIC_PATH
+        #: the reference-only JSON view of :attr:`callbacks` (404 when it sends none)
+        self.callbacks_url = self.origin + "/_reference/callbacks"
+
+    def stop(self) -> None:
+        """Stop answering, then stop sending callbacks (what still waits is abandoned)."""
+        super().stop()
+        if self.callbacks is not None:
+            self.callbacks.stop()
 
     @property
     def traffic(self) -> Traffic:
@@ -149,13 +163,23 @@ class RunningReference(BackgroundServer):
 
 def start(config: ReferenceConfig) -> RunningReference:
     """Start uvicorn in a background thread; return once it is listening."""
-    registry = ClientRegistry(default_token_lifetime_s=config.token_lifetime_s)
-    store = MessageStore(config.in_flight_s)
+    registry = ClientRegistry.for_config(config)
+    store = MessageStore.for_config(config)
     throttle = Throttle.for_config(config)
     status_key = config.status_key or secrets.token_urlsafe(24)
-    app = build_app(config, registry, status_key, store, throttle)
+    delivery: CallbackDelivery | None = None
+    if config.mode == "integration" and config.callbacks is not None:
+        from conformance.reference.callback_delivery import CallbackDelivery
+
+        delivery = CallbackDelivery(config.callbacks).start()
+    app = build_app(config, registry, status_key, store, throttle, delivery)
     server = quiet_server(app)
-    sock = _bind(config.host, config.port)
+    try:
+        sock = _bind(config.host, config.port)
+    except OSError:
+        if delivery is not None:
+            delivery.stop()
+        raise
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name=f"notify-reference-{config.mode}", daemon=True
     )
@@ -166,11 +190,13 @@ def start(config: ReferenceConfig) -> RunningReference:
             server.should_exit = True
             thread.join(_STOP_TIMEOUT_S)
             sock.close()
+            if delivery is not None:
+                delivery.stop()
             raise RuntimeError(
                 f"the {config.mode} reference API did not start on {config.host}:{config.port}"
             )
         time.sleep(0.005)
-    return RunningReference(config, server, thread, sock, registry, store, status_key, throttle)
+    return RunningReference(config, server, thread, sock, registry, store, status_key, throttle, delivery)
 
 
 @contextlib.contextmanager

@@ -8,8 +8,12 @@ small (the limits are in :mod:`conformance.limits`):
   :data:`~conformance.limits.FAILING_HEAD_EXCHANGES` exchanges and its last
   :data:`~conformance.limits.FAILING_TAIL_EXCHANGES` (where a failure usually is) in full, as a Request
   and a Response attachment each, with a note of how many came between;
-- a test that passed attaches its first :data:`~conformance.limits.PASSING_ATTACHED_EXCHANGES`
-  compactly (one attachment each, short previews, no curl line) and lists the next ones by title only;
+- a test that passed lists its exchanges by title (method, path, status, time), up to
+  :data:`~conformance.limits.PASSING_LISTED_EXCHANGES`; an exchange that is the run's first passing example
+  of its kind of answer (method, path with its ids left out, status) is attached too, compactly (one
+  attachment, short previews, no curl line), at most :data:`~conformance.limits.PASSING_ATTACHED_EXCHANGES`
+  per test. So the report shows once what each kind of answer looked like without a file per passing
+  exchange: those files were a fifth of a clean run on disk (see ``docs/report.md``);
 - once the run has attached :data:`~conformance.limits.RUN_ATTACHMENT_CHARS` (passing tests at most
   :data:`~conformance.limits.RUN_PASSING_ATTACHMENT_CHARS` of it), later exchanges are titles only.
 
@@ -30,9 +34,11 @@ from __future__ import annotations
 
 import collections
 import copy
+import dataclasses
 import threading
 from collections.abc import Generator
 from typing import Any
+from urllib.parse import urlsplit
 
 import allure
 import pytest
@@ -74,6 +80,8 @@ class ExchangeEvidence:
         self.passing_budget_chars = passing_budget_chars
         self.attached_chars = 0
         self.passing_chars = 0
+        #: the kinds of answer (see :func:`answer_kind`) a passing test has attached an example of
+        self.examples: set[tuple[str, str, int]] = set()
         self._deferring = False
         self._attached_in_test = 0
         self._head: list[Exchange] = []
@@ -136,8 +144,12 @@ class ExchangeEvidence:
                 self._attach_in_full(exchange)
             return
         listed = head[: self.passing_listed]
-        for index, exchange in enumerate(listed):
-            if index < self.passing_attached:
+        attached = 0
+        for exchange in listed:
+            kind = answer_kind(exchange)
+            if attached < self.passing_attached and kind not in self.examples:
+                self.examples.add(kind)
+                attached += 1
                 self._attach_compactly(exchange)
             else:
                 _note(title_of(exchange))
@@ -187,6 +199,20 @@ class ExchangeEvidence:
         finally:
             self._flush(failed=failed)
             self._deferring = False
+
+
+def answer_kind(exchange: Exchange) -> tuple[str, str, int]:
+    """What makes two passing exchanges the same example: method, path with its ids left out, status.
+
+    A path segment that carries an id (one long enough, or one with digits that is not a version like
+    ``v1``) reads ``{id}``; the query is left out."""
+    segments = urlsplit(exchange.url).path.split("/")
+    template = "/".join("{id}" if _is_id(segment) else segment for segment in segments)
+    return exchange.method, template, exchange.status
+
+
+def _is_id(segment: str) -> bool:
+    return len(segment) >= 20 or (len(segment) >= 8 and any(char.isdigit() for char in segment))
 
 
 def _note(title: str) -> None:
@@ -273,13 +299,19 @@ def readable_parameter(value: Any) -> str | None:
     """How the report should name a test parameter, or None to keep Allure's own rendering.
 
     A target is named by its kind (its repr lists key paths and URLs nobody needs per test); an object
-    with a ``label`` (the suite's operations) by that label.
+    with a ``label`` (the suite's operations) by that label; a dataclass with a ``name`` (the suite's
+    creates, whose repr spells out the whole operation) by its name.
     """
     if isinstance(value, Target):
         return value.kind
+    if isinstance(value, str | bytes | int | float | bool):
+        return None
     label = getattr(value, "label", None)
-    if isinstance(label, str) and not isinstance(value, str | bytes | int | float | bool):
+    if isinstance(label, str):
         return label
+    name = getattr(value, "name", None)
+    if dataclasses.is_dataclass(value) and isinstance(name, str):
+        return name
     return None
 
 

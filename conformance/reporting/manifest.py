@@ -5,6 +5,9 @@ Its size is bounded by one run's files, however many runs share the folder (``al
 emptied by each run, ``history.jsonl`` keeps a fixed number of runs): the facts are indented to read, and
 the artefacts are listed one compact line each. ``allure_results`` adds one sha256 over the whole results
 folder (each file's path and sha256, in path order), to check it at once.
+
+The manifest is written twice: once before the evidence bundle (``evidence.zip``, which holds that
+manifest), then, last, with ``evidence_bundle`` naming the zip (:func:`with_bundle`).
 """
 
 from __future__ import annotations
@@ -85,7 +88,26 @@ def manifest_text(document: dict[str, Any]) -> str:
 
 
 def write_manifest(reports: Path, facts: RunFacts, readiness: Readiness, html: Path | None) -> Path:
+    return save_manifest(reports, build_manifest(reports, facts, readiness, html))
+
+
+def save_manifest(reports: Path, document: dict[str, Any]) -> Path:
     path = reports / MANIFEST_NAME
-    document = build_manifest(reports, facts, readiness, html)
     path.write_text(manifest_text(document), encoding="utf-8")
     return path
+
+
+def with_bundle(document: dict[str, Any], reports: Path, bundle: Path, members: list[str]) -> dict[str, Any]:
+    """``document`` (the manifest the bundle holds, already on disk) naming the bundle: its sha256 and
+    size, the files in it, and the sha256 of the manifest inside it; the bundle joins the artefacts.
+    Written last, so nothing it hashes changes after it (see :mod:`conformance.reporting.bundle`)."""
+    relative = bundle.relative_to(reports).as_posix()
+    entry = {"path": relative, "bytes": bundle.stat().st_size, "sha256": sha256_file(bundle)}
+    described = {
+        **entry,
+        "files": members,
+        "manifest_sha256": sha256_file(reports / MANIFEST_NAME),
+    }
+    artefacts = sorted([*document.get("artefacts", []), entry], key=lambda e: str(e["path"]))
+    rest = {key: value for key, value in document.items() if key != "artefacts"}
+    return {**rest, "evidence_bundle": described, "artefacts": artefacts}

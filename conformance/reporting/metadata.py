@@ -35,40 +35,42 @@ KEY_PACKAGES = (
     "uvicorn",
 )
 
-#: First match wins (Allure 3 reads them in order), so the specific causes come before the general ones.
-#: JavaScript regexes; ``[\s\S]*`` rather than ``.*`` because messages span lines.
-#: Allure's categories, first match wins. Tests whose answer said nothing about the API are reported
-#: skipped (see conformance.outcome), so they are named here apart from conformance failures.
+#: Allure's categories, first match wins (Allure 3 reads them in order), so the specific causes come before
+#: the general ones. Tests whose answer said nothing about the API are reported skipped (see
+#: conformance.outcome), so they are named here apart from conformance failures.
+#: The patterns are JavaScript regexes that Allure 3 searches for anywhere in a message (``RegExp.test``), so
+#: each names only its codes: wrapped in ``[\s\S]*`` a search took time growing with the square of the
+#: message's length.
 CATEGORIES: tuple[dict[str, Any], ...] = (
     {
         "name": "Not assessed: the token endpoint refused your client (NC004)",
         "matchedStatuses": ["skipped", "failed", "broken"],
-        "messageRegex": r"[\s\S]*\bNC004\b[\s\S]*",
+        "messageRegex": r"\bNC004\b",
     },
     {
         "name": "Not assessed: the target did not answer (NC005, NC009)",
         "matchedStatuses": ["skipped", "failed", "broken"],
-        "messageRegex": r"[\s\S]*\bNC00[59]\b[\s\S]*",
+        "messageRegex": r"\bNC00[59]\b",
     },
     {
         "name": "Inconclusive: rate limited beyond the retry budget (NC007)",
         "matchedStatuses": ["skipped"],
-        "messageRegex": r"[\s\S]*\bNC007\b[\s\S]*",
+        "messageRegex": r"\bNC007\b",
     },
     {
         "name": "Inconclusive: refused by the safety policy or its budget (NC006, NC008)",
         "matchedStatuses": ["skipped", "failed", "broken"],
-        "messageRegex": r"[\s\S]*\bNC00[68]\b[\s\S]*",
+        "messageRegex": r"\bNC00[68]\b",
     },
     {
         "name": "Not run: --max-duration reached or interrupted (NC010, NC012)",
         "matchedStatuses": ["skipped"],
-        "messageRegex": r"[\s\S]*\bNC01[02]\b[\s\S]*",
+        "messageRegex": r"\bNC01[02]\b",
     },
     {
         "name": "Setup problems (NC001-NC003): options, configuration or credentials",
         "matchedStatuses": ["failed", "broken"],
-        "messageRegex": r"[\s\S]*\bNC00[123]\b[\s\S]*",
+        "messageRegex": r"\bNC00[123]\b",
     },
     {
         "name": "Conformance failures: the API did not meet a requirement",

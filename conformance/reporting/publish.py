@@ -7,7 +7,12 @@
 2. every text file of the folder through the redaction layer (belt and braces: the writer already
    redacted what it wrote);
 3. the single-file HTML (skipped with one line when Node.js/npm are missing; nothing else depends on it);
-4. the evidence manifest, last, so it hashes the final bytes of everything else.
+4. the evidence manifest, so it hashes the final bytes of everything else; then the evidence bundle
+   (``evidence.zip``, holding that manifest), and last the manifest once more, naming the bundle.
+
+Integration and production-smoke runs (and local, for its integration-mode target) also get the onboarding
+evidence: ``onboarding.json``, ``onboarding.md``, its tables on the HTML's Run page and one row of the
+first page's panel (:mod:`conformance.reporting.onboarding`).
 """
 
 from __future__ import annotations
@@ -21,11 +26,15 @@ import pytest
 
 from conformance._resources import behaviour_doc
 from conformance.outcome import RunRecord
-from conformance.reporting import allure_html, metadata
+from conformance.reporting import allure_html, bundle, metadata
 from conformance.reporting.changes import RunOutcomes, write_changes
-from conformance.reporting.manifest import write_manifest
+from conformance.reporting.manifest import build_manifest, save_manifest, with_bundle
+from conformance.reporting.onboarding import OnboardingEvidence
 from conformance.reporting.readiness import Readiness
 from conformance.reporting.scrubbing import scrub_tree
+
+#: the first page's row that sums up the onboarding evidence
+ONBOARDING_ROW = "Onboarding evidence"
 
 
 @dataclass(eq=False)  # a plugin object: pluggy keeps plugins in sets
@@ -53,6 +62,8 @@ class Published:
     html: Path | None
     manifest: Path
     readiness: Path
+    #: evidence.zip (see conformance.reporting.bundle)
+    bundle: Path | None = None
 
 
 def publish(
@@ -64,17 +75,20 @@ def publish(
     *,
     outcomes: RunOutcomes | None = None,
     no_baseline: str | None = None,
+    onboarding: OnboardingEvidence | None = None,
 ) -> Published:
     """Write everything after the tests; problems with the HTML are one line on ``err``, never an error.
 
     ``outcomes`` is this run for the next one to compare with (``outcomes.json``); ``no_baseline`` says
-    why ``changes.json`` compares with nothing, when it does not.
+    why ``changes.json`` compares with nothing, when it does not; ``onboarding`` the run's creates and
+    tokens (written when the run had an authenticated target).
     """
     if facts.finished_at is None:
         facts.finished_at = metadata.now()
     results = reports / "allure-results"
     results.mkdir(parents=True, exist_ok=True)
-    _write_metadata(results, facts, readiness)
+    bundle.remove_stale(reports)
+    _write_metadata(results, facts, readiness, onboarding)
     readiness_file = reports / "readiness.md"
     readiness_file.write_text(readiness.markdown(), encoding="utf-8")
     if outcomes is not None:
@@ -82,23 +96,35 @@ def publish(
         write_changes(reports, readiness.changes, no_baseline)
     if readiness.drift is not None:
         readiness.drift.write(reports)
+    if onboarding is not None:
+        onboarding.write(reports)
+        onboarding.write_allure(results)
     # the report's links to the behaviour each test proves point here (see conformance.citations)
     shutil.copyfile(behaviour_doc(), reports / "behaviour.md")
     scrub_tree(reports, skip=("html",))
     html = _build_html(reports, readiness.report_name(), err)
-    manifest = write_manifest(reports, facts, readiness, html)
+    document = build_manifest(reports, facts, readiness, html)
+    manifest = save_manifest(reports, document)
+    bundled, members = bundle.write_bundle(reports, facts.finished_at)
+    manifest = save_manifest(reports, with_bundle(document, reports, bundled, members))
     written = [str(reports / "html" / "index.html")] if html is not None else []
-    written += [str(reports / "junit.xml"), str(results), str(manifest)]
+    written += [str(reports / "junit.xml"), str(results), str(manifest), str(bundled)]
     out.write("Reports: " + ", ".join(written) + "\n")
-    return Published(html=html, manifest=manifest, readiness=readiness_file)
+    return Published(html=html, manifest=manifest, readiness=readiness_file, bundle=bundled)
 
 
-def _write_metadata(results: Path, facts: metadata.RunFacts, readiness: Readiness) -> None:
-    """The Environment panel (readiness first), the failure categories, and the CI executor if any."""
+def _write_metadata(
+    results: Path, facts: metadata.RunFacts, readiness: Readiness, onboarding: OnboardingEvidence | None
+) -> None:
+    """The Environment panel (readiness first, the onboarding evidence before the per-area rows), the
+    failure categories, and the CI executor if any."""
     cli_version = f"allure {allure_html.pinned_version()}"
-    metadata.write_environment_properties(
-        results, metadata.environment_entries(facts, readiness.panel_rows(), cli_version)
-    )
+    rows = readiness.panel_rows()
+    if onboarding is not None and onboarding.applies():
+        row = (ONBOARDING_ROW, f"{onboarding.summary()}: tables on the Run page, onboarding.md, evidence.zip")
+        at = next((i for i, (key, _) in enumerate(rows) if key.startswith("Area: ")), len(rows))
+        rows.insert(at, row)
+    metadata.write_environment_properties(results, metadata.environment_entries(facts, rows, cli_version))
     metadata.write_categories(results)
     executor = metadata.ci_executor(report_name=readiness.report_name())
     if executor is not None:

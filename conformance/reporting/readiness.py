@@ -7,6 +7,11 @@ profile that skips them) or could not assess some tests is INCOMPLETE, and a run
 token endpoint refused the client, the target stopped answering, time ran out, Ctrl-C) is NOT ASSESSED:
 none of these can be mistaken for a verdict about the API.
 
+One exception: an optional area (:data:`conformance.areas.OPTIONAL`, the callbacks a supplier may not
+receive) whose every test was skipped because the run had nothing to test it against (a remote run
+without ``--callback-receiver-url``) is NOT RUN and *waived*: it neither fails the run nor keeps it from
+READY, and the headline says it was not run. Left out with ``-k``/``-m`` it counts like any other area.
+
 Two kinds of news travel with the verdict without changing it: what changed since the last run
 (:mod:`conformance.reporting.changes`) and the contract drift the run saw
 (:mod:`conformance.reporting.drift`). The changes line comes right after the headline everywhere: on the
@@ -19,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
-from conformance.areas import AREAS
+from conformance.areas import AREAS, OPTIONAL
 from conformance.errors import ConformanceError, NotAssessable
 from conformance.outcome import RunRecord
 from conformance.reporting.summary import AreaCounts, SummaryCollector
@@ -46,6 +51,14 @@ class AreaResult:
         if not self.counts.passed:
             return "NOT RUN"
         return "INCOMPLETE" if self.counts.not_run else "PASS"
+
+    @property
+    def waived(self) -> bool:
+        """An optional area the run had nothing to test against: selected, every test skipped."""
+        counts = self.counts
+        return (
+            self.name in OPTIONAL and self.verdict == "NOT RUN" and counts.skipped > 0 and not counts.not_run
+        )
 
     def describe(self) -> str:
         c = self.counts
@@ -96,13 +109,16 @@ class Readiness:
     def overall(self) -> Overall:
         if self.stopped is not None:
             return "NOT ASSESSED"
-        verdicts = [area.verdict for area in self.areas]
+        verdicts = [area.verdict for area in self.areas if not area.waived]
         if "FAIL" in verdicts:
             return "NOT READY"
         return "READY" if verdicts and all(v == "PASS" for v in verdicts) else "INCOMPLETE"
 
     def _named(self, verdict: Verdict) -> list[str]:
         return [a.name for a in self.areas if a.verdict == verdict]
+
+    def _waived(self) -> list[str]:
+        return [a.name for a in self.areas if a.waived]
 
     @property
     def stop_reason(self) -> str:
@@ -117,7 +133,9 @@ class Readiness:
     def headline(self) -> str:
         """One short line, first on the report and the terminal: the verdict and why."""
         total = len(self.areas)
-        failed, not_run = self._named("FAIL"), self._named("NOT RUN")
+        waived = self._waived()
+        failed = self._named("FAIL")
+        not_run = [name for name in self._named("NOT RUN") if name not in waived]
         inconclusive = self._named("INCONCLUSIVE")
         if self.stopped is not None:
             why = self.stop_reason.split(": ", 1)[-1]
@@ -129,9 +147,13 @@ class Readiness:
         elif inconclusive:
             why = f"{len(inconclusive)} of {total} areas inconclusive: {', '.join(inconclusive)}"
         elif not_run:
-            why = f"{total - len(not_run)} of {total} areas passed, {len(not_run)} not run"
+            why = f"{total - len(not_run) - len(waived)} of {total} areas passed, {len(not_run)} not run"
+        elif waived:
+            why = f"all {total - len(waived)} areas that apply passed"
         else:
             why = f"all {total} areas passed"
+        if waived and self.stopped is None and not failed:
+            why += f"; {', '.join(waived)} not run (optional, nothing to test it against)"
         return f"Onboarding readiness: {self.overall} - {why}"
 
     def report_name(self) -> str:
@@ -167,6 +189,7 @@ class Readiness:
             ("Areas passed", ", ".join(self._named("PASS")) or "none"),
             ("Areas not run", ", ".join(self._named("NOT RUN")) or "none"),
         ]
+        rows += [(f"Optional area not run: {name}", OPTIONAL[name]) for name in self._waived()]
         if self.drift_line():
             rows.append(("Contract drift", self.drift_line()))
         return rows + [(f"Area: {a.name}", a.describe()) for a in self.areas]
@@ -194,6 +217,7 @@ class Readiness:
 
         lines += [row(area.name, area.counts, area.verdict) for area in self.areas]
         lines.append(row("total", self._total(), self.overall))
+        lines += [f"({name} not run: {OPTIONAL[name]})" for name in self._waived()]
         if self._total().not_assessed:
             lines.append(
                 "(unassessed: the answer said nothing about the API, e.g. rate limited; not a failure)"
@@ -229,6 +253,8 @@ class Readiness:
                 "|---|---|---|---|---|---|---|",
                 *rows,
                 "",
+                *(f"{name} not run: {OPTIONAL[name]}." for name in self._waived()),
+                *([""] if self._waived() else []),
                 *sections,
             ]
         )

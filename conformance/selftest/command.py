@@ -1,7 +1,8 @@
 """``notify-conformance selftest``: the jobs to run, the run on the pool, and the kill matrix written.
 
 The suite runs against the clean reference API (nothing may fail) and then once per deliberate fault
-(a test in the fault's area must fail). Jobs go to ``--jobs`` workers, by default one more than the
+(a test in the fault's area must fail): the reference API's faults and the reference receiver's, which
+the ``callbacks`` area must catch (:mod:`.bank`). Jobs go to ``--jobs`` workers, by default one more than the
 CPUs: runs spend part of their time in sleeps and timeouts the suite waits out.
 
 ``--quick`` answers only "is every fault caught?": a fault's run holds just the tests of its declared
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import IO
 
 from conformance.errors import ExitCode, UsageError
-from conformance.reference.faults import FAULTS, Fault, check_known
+from conformance.selftest.bank import BankFault, check_known, every_fault
 from conformance.selftest.jobs import CLEAN, Job, JobResult
 from conformance.selftest.matrix import KillMatrix, render_json, render_markdown, render_terminal, verdict_for
 from conformance.selftest.pool import run_jobs
@@ -34,14 +35,14 @@ DEFAULT_MAX_EXAMPLES = 5
 JOB_TIMEOUT_S = {"full": 900.0, "quick": 300.0}
 
 
-def _chosen_faults(names: Sequence[str]) -> list[Fault]:
+def _chosen_faults(names: Sequence[str]) -> list[BankFault]:
     """The named faults in bank order, or every fault when none is named."""
     try:
         check_known(names)
     except ValueError as error:
         raise UsageError(str(error)) from None
     wanted = set(names)
-    return [fault for name, fault in FAULTS.items() if not wanted or name in wanted]
+    return [fault for name, fault in every_fault().items() if not wanted or name in wanted]
 
 
 def selftest(

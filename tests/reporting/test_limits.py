@@ -1,13 +1,16 @@
 """The bounds in conformance/limits.py hold for real objects: a failure message for 100 broken error
-objects stays one short line per rule, a 5 MB body is cut with a note of how much, a passing test's
-evidence is compact while a failing one keeps its exchanges, history.jsonl keeps the last N runs however
-many share the folder, and the manifest's size follows the folder's files, not the number of runs."""
+objects stays one short line per rule, a 5 MB body is cut with a note of how much, a passing test lists
+its exchanges (one example of each kind of answer attached in the run) while a failing one keeps them,
+history.jsonl keeps the last N runs however many share the folder, an Allure CLI past its time limit is
+one line, and the manifest's size follows the folder's files, not the number of runs."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +20,7 @@ from conformance import limits
 from conformance.checks import ConformanceViolation, Violation, assert_no_violations, check_error_response
 from conformance.exchange import Exchange
 from conformance.reporting import allure_html
+from conformance.reporting.evidence import answer_kind, readable_parameter
 from conformance.reporting.exchange_text import describe_compactly, describe_exchange
 from conformance.reporting.manifest import write_manifest
 from conformance.reporting.metadata import RunFacts
@@ -170,6 +174,22 @@ def test_passes(api):
         api(exchange(number))
 
 
+def read_back(message_id):
+    return Exchange.build(
+        method="GET",
+        url=f"http://127.0.0.1:1/comms/v1/messages/{message_id}",
+        status=200,
+        response_headers={"Content-Type": "application/vnd.api+json"},
+        response_body=b'{"data": {"type": "Message"}}',
+    )
+
+
+def test_passes_too(api):
+    api(exchange("again"))  # an answer of a kind the run has an example of already
+    api(read_back("2WL5eDefrbW31uw1il84WdF8ndH"))  # a new kind
+    api(read_back("3MtHOa0GCiF1PnELCvL9lwiOF8a"))  # the same kind: another id
+
+
 def test_fails(api):
     for number in range(30):
         api(exchange(number, BIG if number == 29 else b'{"errors": []}'))
@@ -212,7 +232,7 @@ def _steps(result: dict[str, Any]) -> list[dict[str, Any]]:
     return list(result.get("steps", []))
 
 
-def test_a_passing_test_attaches_a_few_exchanges_compactly_and_a_failing_one_keeps_them(
+def test_a_passing_test_lists_its_exchanges_with_one_example_per_kind_and_a_failing_one_keeps_them(
     pytester: pytest.Pytester,
 ) -> None:
     pytester.makeconftest(CONFTEST)
@@ -222,7 +242,7 @@ def test_a_passing_test_attaches_a_few_exchanges_compactly_and_a_failing_one_kee
     run = pytester.runpytest_subprocess(
         "-p", "no:notify_conformance", "-p", "no:cacheprovider", f"--alluredir={results}", f"--junitxml={junit}"
     )  # fmt: skip
-    run.assert_outcomes(passed=1, failed=2)
+    run.assert_outcomes(passed=2, failed=2)
     documents = {p.name: p for p in results.iterdir()}
     by_test = {
         doc["name"]: doc
@@ -231,7 +251,8 @@ def test_a_passing_test_attaches_a_few_exchanges_compactly_and_a_failing_one_kee
         )
     }
 
-    # passing: the setup's exchange and the call's, in order; the first few attached as one text each
+    # passing: the setup's exchange and the call's, in order, by title; each kind of answer attached once
+    # in the run, compactly, as an example (the 31 POSTs here are one kind, the two reads another)
     passed = _steps(by_test["test_passes"])
     listed = limits.PASSING_LISTED_EXCHANGES
     assert len(passed) == listed + 1
@@ -240,10 +261,21 @@ def test_a_passing_test_attaches_a_few_exchanges_compactly_and_a_failing_one_kee
         passed[-1]["name"]
         == f"\u2026 {31 - listed} more exchanges not listed (the test passed: at most {listed} are listed)"
     )
-    attached = [a for step in passed for a in step.get("attachments", [])]
-    assert [a["name"] for a in attached] == ["Exchange"] * limits.PASSING_ATTACHED_EXCHANGES
-    compact = (results / attached[0]["source"]).read_text()
-    assert compact.startswith("POST http://127.0.0.1:1/comms/v1/messages?n=setup") and "curl" not in compact
+    also = _steps(by_test["test_passes_too"])
+    assert [step["name"].split(" \u2192")[0] for step in also] == [
+        "POST /comms/v1/messages?n=setup",
+        "POST /comms/v1/messages?n=again",
+        "GET /comms/v1/messages/2WL5eDefrbW31uw1il84WdF8ndH",
+        "GET /comms/v1/messages/3MtHOa0GCiF1PnELCvL9lwiOF8a",
+    ]
+    examples = [(s["name"], a) for s in passed + also for a in s.get("attachments", [])]
+    assert [a["name"] for _, a in examples] == ["Exchange", "Exchange"]
+    assert sorted(name.split(" ")[0] for name, _ in examples) == ["GET", "POST"]
+    compact = "".join((results / a["source"]).read_text() for _, a in examples)
+    assert "POST http://127.0.0.1:1/comms/v1/messages?n=" in compact and "curl" not in compact
+    assert "GET http://127.0.0.1:1/comms/v1/messages/2WL5eDefrbW31uw1il84WdF8ndH" in compact
+    attachment_files = [name for name in documents if name.endswith("-attachment.txt")]
+    assert len(attachment_files) == 2 + 2 * (limits.FAILING_HEAD_EXCHANGES + limits.FAILING_TAIL_EXCHANGES)
 
     # failing: the first exchanges and the last ones in full, with a note of how many came between
     failed = _steps(by_test["test_fails"])
@@ -381,3 +413,97 @@ def test_the_manifest_lists_every_file_compactly_and_does_not_grow_with_runs(tmp
     )
     tree = document["allure_results"]
     assert tree["files"] == files and tree["sha256"] == hashlib.sha256(lines.encode()).hexdigest()
+
+
+# -- the HTML's time limit --------------------------------------------------------------------------------
+@pytest.mark.skipif(shutil.which("node") is None, reason="the stand-in Allure CLI is a Node.js script")
+def test_allure_past_its_time_limit_is_one_line_and_the_history_is_still_bounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real process that never finishes stands in for the Allure CLI: the build stops it at the limit,
+    says so in one line, leaves no HTML, and still cuts history.jsonl (which a later run appends to)."""
+    never = tmp_path / "never.js"
+    never.write_text("setInterval(() => {}, 1000);\n")
+    cli = allure_html.AllureCli(node=str(shutil.which("node")), script=never, version="stand-in")
+    reports = tmp_path / "reports"
+    (reports / "allure-results").mkdir(parents=True)
+    history = reports / "history.jsonl"
+    history.write_text("".join(_allure_history_line(run, 3) for run in range(limits.HISTORY_RUNS + 2)))
+    monkeypatch.setattr(allure_html, "GENERATE_TIMEOUT_S", 1)
+
+    with pytest.raises(allure_html.HtmlUnavailable) as raised:
+        allure_html.build(cli, reports, "never finishes")
+
+    assert str(raised.value) == (
+        "HTML report skipped: Allure did not finish in 1 s (the results, JUnit and manifest are written)"
+    )
+    assert not (reports / "html" / "index.html").exists()
+    assert len(history.read_text().splitlines()) == limits.HISTORY_RUNS
+
+
+# -- what the HTML repeats for every test -----------------------------------------------------------------
+def test_a_passing_exchange_is_the_same_example_whatever_its_ids_and_query() -> None:
+    def kind(method: str, url: str, status: int) -> tuple[str, str, int]:
+        return answer_kind(Exchange.build(method=method, url=url, status=status))
+
+    base = "http://127.0.0.1:9/comms/v1/messages"
+    read = kind("GET", f"{base}/2WL5eDefrbW31uw1il84WdF8ndH", 200)
+    assert read == ("GET", "/comms/v1/messages/{id}", 200)
+    assert kind("GET", f"{base}/NotifyConformanceUnknownId0?x=1", 200) == read
+    assert kind("GET", f"{base}/2WL5eDefrbW31uw1il84WdF8ndH", 404) != read
+    assert (
+        kind("POST", f"{base}?n=1", 400)
+        == kind("POST", f"{base}?n=2", 400)
+        == ("POST", "/comms/v1/messages", 400)
+    )
+    assert kind("GET", "http://h/comms/channels/nhsapp/accounts", 200)[1] == "/comms/channels/nhsapp/accounts"
+
+
+@dataclass(frozen=True)
+class _Create:
+    name: str
+    request: object
+
+
+def test_a_create_parameter_is_named_not_spelled_out() -> None:
+    """Its repr (the whole operation, 400 characters) was in every tree of the HTML, for 270 tests."""
+    assert readable_parameter(_Create(name="batch", request=object())) == "batch"
+    assert readable_parameter({"name": "not a dataclass"}) is None
+    assert readable_parameter("batch") is None
+
+
+# -- the page itself --------------------------------------------------------------------------------------
+def _page(code: str, *files: tuple[str, str]) -> str:
+    data = ",".join(f'd("{name}","{value}")' for name, value in files)
+    script = base64.b64encode(code.encode()).decode()
+    return (
+        f'<html><body><script   src="data:text/javascript;base64,{script}"></script>\n<script>{data}</script>'
+    )
+
+
+def test_the_page_embeds_repeated_data_once_and_its_code_inline() -> None:
+    same, other, short = "QUJD" * 600, "REVG" * 600, "R0hJ"
+    code = "const grammar = {comment: [/<!--/, /-->/], tag: /<script(?=\\s|>)/};"
+    page = allure_html.compact_page(
+        _page(code, ("widgets/duration.json", same), ("widgets/severity.json", same),
+              ("data/attachments/1.txt", other), ("data/attachments/2.txt", other),
+              ("widgets/a.json", short), ("widgets/b.json", short))
+    )  # fmt: skip
+    assert page.count(same) == 1
+    assert page.count(other) == 2  # attachments stay where tools read them
+    assert 'd("widgets/severity.json",window.reportData["widgets/duration.json"])' in page
+    assert page.count(f'"{short}"') == 2  # too short to be worth a reference
+    assert f"<script>{code}</script>" in page and "data:text/javascript" not in page
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "document.write('</script>');",  # would end the element early
+        "const s = '<!-- <script>';",  # the parser would look past the closing tag
+        "const s = '<!--';",  # never closed
+    ],
+)
+def test_code_the_parser_could_end_elsewhere_stays_embedded(code: str) -> None:
+    page = _page(code)
+    assert allure_html.compact_page(page) == page

@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from conformance.reference.receiver import ReceiverConfig
+from conformance.reference.receiver import start as start_receiver
 from conformance.reference.server import ReferenceConfig, start
 from tests.reporting.conftest import (
     WRONG_BODY,
@@ -168,12 +171,38 @@ def _canary_client(tmp_path: Path) -> tuple[str, str, Path, bytes, list[str]]:
     return api_key, "canary-kid-1", path, public, lines
 
 
+def _searchable(path: Path, name: str) -> list[tuple[str, bytes]]:
+    """What a secret could hide in: the file's bytes, the HTML's embedded base64 data decoded, and each
+    member of a zip (the evidence bundle, compressed) unpacked, the same way."""
+    if path.suffix == ".zip":
+        with zipfile.ZipFile(path) as archive:
+            return [
+                found
+                for member in archive.namelist()
+                for found in _searchable_bytes(archive.read(member), f"{name}:{member}")
+            ]
+    return _searchable_bytes(path.read_bytes(), name)
+
+
+def _searchable_bytes(data: bytes, name: str) -> list[tuple[str, bytes]]:
+    if name.endswith(".html"):
+        return [(name, data), *((name, blob) for blob in decoded_payloads(data.decode("utf-8", "replace")))]
+    return [(name, data)]
+
+
 def test_no_secret_reaches_the_report_folder(tmp_path: Path) -> None:
     """Seeded API key, private key and every access token the server issued: none in reports/, byte for byte
-    (the HTML's embedded base64 data decoded and searched too)."""
+    (the HTML's embedded base64 data decoded and searched too, and every member of evidence.zip). The
+    callbacks area runs too, against a receiver with a seeded callback API key: neither that key nor the
+    signing secret made of it appears either."""
     api_key, kid, key_path, public_pem, key_lines = _canary_client(tmp_path)
+    callback_key, application_id = "canary-callback-key-" + api_key[-16:], "canary-app-id-1"
+    signing_secret = f"{application_id}.{callback_key}"
     issued: list[str] = []
-    with start(ReferenceConfig(mode="integration")) as server:
+    with (
+        start(ReferenceConfig(mode="integration")) as server,
+        start_receiver(ReceiverConfig(api_key=callback_key, application_id=application_id)) as receiver,
+    ):
         server.registry.register(api_key, kid, public_pem, token_lifetime_s=20)  # 20 s: refreshed mid-run
         issue = server.registry.issue_token
 
@@ -185,14 +214,19 @@ def test_no_secret_reaches_the_report_folder(tmp_path: Path) -> None:
         server.registry.issue_token = recording  # type: ignore[method-assign]
         reports = tmp_path / "reports"
         env = {"NOTIFY_API_KEY": api_key, "NOTIFY_KEY_ID": kid, "NOTIFY_PRIVATE_KEY": str(key_path)}
+        env |= {"NOTIFY_CALLBACK_API_KEY": callback_key, "NOTIFY_APPLICATION_ID": application_id}
         run = cli(
             "run", "--env", "integration", "--base-url", server.base_url, "--token-url", server.token_url,
-            "-k", "auth or negotiation", "--reports", str(reports), "-q",
+            "--callback-receiver-url", receiver.message_status_url,
+            "--channel-callback-receiver-url", receiver.channel_status_url,
+            "-k", "auth or negotiation or callbacks", "--reports", str(reports), "-q",
             env=env,
         )  # fmt: skip
+        callbacks_received = receiver.snapshot()["total"]
     assert run.returncode in (0, 1), run.stdout[-3000:] + run.stderr[-2000:]
     assert issued, "the run never fetched a token, so the canary proves nothing"
-    canaries = [api_key, *issued, *key_lines]
+    assert callbacks_received, "the receiver got no callback, so the callback canaries prove nothing"
+    canaries = [api_key, *issued, *key_lines, callback_key, signing_secret]
 
     files = [p for p in reports.rglob("*") if p.is_file()]
     assert any(p.name.endswith("-attachment.txt") for p in files)
@@ -200,17 +234,14 @@ def test_no_secret_reaches_the_report_folder(tmp_path: Path) -> None:
     assert any(
         "Authorization: [REDACTED]" in p.read_text(errors="replace") for p in files if p.suffix == ".txt"
     )
+    assert any("x-api-key: [REDACTED]" in p.read_text(errors="replace") for p in files if p.suffix == ".txt")
+    with zipfile.ZipFile(reports / "evidence.zip") as bundle:  # the token rows are there, and searched
+        assert json.loads(bundle.read("onboarding.json"))["kids"] == [kid]
     for path in files:
-        data = path.read_bytes()
-        blobs = (
-            [data, *decoded_payloads(data.decode("utf-8", "replace"))] if path.suffix == ".html" else [data]
-        )
-        for blob in blobs:
+        for where, blob in _searchable(path, path.relative_to(reports).as_posix()):
             for canary in canaries:
-                assert canary.encode() not in blob, f"{canary[:12]}... found in {path.relative_to(reports)}"
-            assert not re.search(rb"eyJ[\w-]{5,}\.eyJ[\w-]{5,}\.", blob), (
-                f"a JWT in {path.relative_to(reports)}"
-            )
+                assert canary.encode() not in blob, f"{canary[:12]}... found in {where}"
+            assert not re.search(rb"eyJ[\w-]{5,}\.eyJ[\w-]{5,}\.", blob), f"a JWT in {where}"
     for canary in canaries:
         assert canary not in run.stdout + run.stderr
 

@@ -7,6 +7,9 @@ expected values are typed out from api-behaviour.md, not imported from the refer
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,12 +17,15 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from starlette.types import Receive, Scope, Send
 
 from conformance.areas import AREAS
-from conformance.reference.config import Mode
+from conformance.reference.config import CallbackSettings, Mode, ReferenceConfig
 from conformance.reference.faults import FAULTS, applicable, install
+from conformance.reference.server import start
 from conformance.reference.throttle import Limits
 from tests.selftest.conftest import Client, batch, message, other_private_key
+from tests.support.servers import LoopbackServer, drain
 
 STORED_MESSAGE = "2WL3qFTEFM0qMY8xjRbt1LIKCzM"  # sandbox fixture: delivered over the NHS App
 UNKNOWN_MESSAGE = "/v1/messages/NotifyConformanceUnknownId0"
@@ -103,6 +109,40 @@ def _is_iso(value: str) -> bool:
 
 def _error_pointers(document: Any) -> list[str]:
     return [error.get("source", {}).get("pointer") for error in document["errors"]]
+
+
+def _callback_signed_over_sent_bytes(client: Client) -> bool:
+    """Whether the first status callback a message causes is signed over the very bytes sent: a
+    reference with ``client``'s faults sends it to a receiver that only records (no receiver checks)."""
+    arrived: list[tuple[bytes, str]] = []
+
+    async def record(scope: Scope, receive: Receive, send: Send) -> None:
+        raw = await drain(receive)
+        headers = dict(scope["headers"])
+        arrived.append((raw, headers.get(b"x-hmac-sha256-signature", b"").decode()))
+        await send({"type": "http.response.start", "status": 202, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    api_key, application_id = secrets.token_urlsafe(16), "selftest-application"
+    with LoopbackServer(record, "recording-receiver").start() as receiver:
+        settings = CallbackSettings(receiver.origin + "/message-status", None, api_key, application_id)
+        config = ReferenceConfig(
+            mode="integration", faults=client.server.config.faults, callbacks=settings, throttle=False
+        )
+        with start(config) as sending:
+            sender = Client(sending)
+            try:
+                created = sender.request("POST", "/v1/messages", json=message())
+                assert created.status_code == 201, created.text
+                deadline = time.monotonic() + 30
+                while not arrived and time.monotonic() < deadline:
+                    time.sleep(0.05)
+            finally:
+                sender.close()
+    assert arrived, "no callback arrived"
+    raw, signature = arrived[0]
+    key = f"{application_id}.{api_key}".encode()
+    return hmac.compare_digest(signature, hmac.new(key, raw, hashlib.sha256).hexdigest())
 
 
 CREATED = ("POST", "/v1/messages")
@@ -321,6 +361,8 @@ PROBES: dict[str, Probe] = {
     "error-body-truncated": Probe(
         "sandbox", lambda client: client.request("GET", "/nowhere").content.endswith(b"}"), True
     ),
+    # callbacks the reference API sends
+    "callbacks-signed-reserialised": Probe("integration", _callback_signed_over_sent_bytes, True),
 }
 
 
