@@ -1,6 +1,7 @@
 """How big the report folder gets and how long the single-file HTML takes, for real runs of
 ``notify-conformance run`` against the embedded reference: clean, with one fault that breaks every
-validation error's ``source`` (``error-pointer-wrong``), with several faults at once (every test that
+validation error's ``source`` (``error-source-missing``: the errors carry no ``source`` at all, the run
+the report issue measured), with several faults at once (every test that
 sends fails), and a clean folder reused by several runs (the nightly CI case).
 
     python bench/report_size.py [--only clean,no-source,all-failing] [--runs N] [--keep DIR] [--json]
@@ -34,8 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-#: Breaks every validation error's source.pointer (the errors' "source" no longer matches the catalogue).
-NO_SOURCE = ("error-pointer-wrong",)
+#: Drops every validation error's "source" (the errors no longer match the catalogue).
+NO_SOURCE = ("error-source-missing",)
 #: Faults that, together, touch every response the suite sees, so every test that sends fails.
 ALL_FAILING = (
     "nosniff-missing",

@@ -504,6 +504,13 @@ def _pointer_without_data(out: Outgoing, ctx: RequestContext) -> None:
             source["pointer"] = pointer.removeprefix("/data")  # type: ignore[index]
 
 
+def _source_dropped(out: Outgoing, ctx: RequestContext) -> None:
+    if ctx.operation not in _CREATES:
+        return
+    for error in _error_list(out.body):
+        error.pop("source", None)
+
+
 def _errors_reversed(out: Outgoing, ctx: RequestContext) -> None:
     errors = _error_list(out.body)
     if len(errors) > 1:
@@ -801,6 +808,9 @@ _BANK = (
     _fault("error-pointer-wrong", ("messages", "batches"), BOTH, "behaviour §3.8",
            "A validation error's source.pointer names the offending field from the document root",
            rewrite=_pointer_without_data),
+    _fault("error-source-missing", ("messages", "batches"), BOTH, "behaviour §3.8",
+           "A validation error names the offending field in source.pointer",
+           rewrite=_source_dropped),
     _fault("errors-out-of-order", ("messages", "batches"), BOTH, "behaviour §3.8",
            "Validation errors are reported in the documented order",
            rewrite=_errors_reversed),

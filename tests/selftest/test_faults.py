@@ -286,6 +286,9 @@ PROBES: dict[str, Probe] = {
     "error-pointer-wrong": Probe(
         "sandbox", body(*CREATED, lambda doc: _error_pointers(doc)[0], json={"data": {}}), "/data/type"
     ),
+    "error-source-missing": Probe(
+        "sandbox", body(*CREATED, lambda doc: "source" in doc["errors"][0], json={"data": {}}), True
+    ),
     "errors-out-of-order": Probe(
         "sandbox", body(*CREATED, _error_pointers, json={"data": {}}), ["/data/type", "/data/attributes"]
     ),
