@@ -3,22 +3,36 @@
 
     python bench/properties_vs_st.py [--max-examples N] [--seed S]
 
-Prints generated cases, seconds and cases per second for both, and their ratio. Both run every phase
-that applies (examples, coverage, fuzzing) in both generation modes; ``st run`` continues after failures
-so that it, too, spends its whole budget. Numbers are for comparison on one machine, not targets.
+Prints generated cases, seconds and cases per second for both, and their ratio. Numbers are for
+comparison on one machine, not targets. Like is compared with like:
+
+- the target runs in a process of its own, so neither side shares an interpreter (and its GIL) with it;
+- ``st run`` gets the document the property tests generate from (the contract with the domain formats,
+  registered through a hooks module, and open answers) and the same expected statuses;
+- both run every phase that applies (examples, coverage, fuzzing) once per generation mode with the
+  whole budget: ``st run --mode all`` would split one fuzzing budget between the modes and so send half
+  the (costliest) fuzzing cases; ``st run`` continues after failures so that it, too, spends its budget;
+- ``ignored_auth`` is left out of ``st run``: the sandbox does not enforce authentication, so the
+  property tests do not ask that question there;
+- each side's time is its run, not its interpreter's start: ours from the first operation to the last,
+  ``st run``'s the running time it reports itself.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
+import os
 import subprocess
 import sys
 import tempfile
 import time
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 from conformance.environments import Budget, Target
+from conformance.properties import schema as property_schema
 from conformance.properties.engine import PropertyRunner
 from conformance.reference.server import ReferenceConfig, start
 from conformance.safety import SafetyPolicy
@@ -27,38 +41,78 @@ from conformance.transport import build_client
 
 #: every operation of the contract
 OPERATIONS = tuple(load_spec().operations)
+MODES = ("positive", "negative")
+
+_HOOKS = """\
+from conformance.environments import Target
+from conformance.properties.schema import register_formats
+
+register_formats(Target(kind="sandbox", base_url={base_url!r}, scenarios=True))
+"""
+
+
+def _target(base_url: str) -> Target:
+    return Target(kind="sandbox", base_url=base_url, scenarios=True)
 
 
 def ours(base_url: str, examples: int, seed: int) -> tuple[int, float]:
     spec = load_spec()
-    target = Target(kind="sandbox", base_url=base_url, scenarios=True)
+    target = _target(base_url)
     with build_client(policy=SafetyPolicy.open(), target=target) as http:
         runner = PropertyRunner(spec, target, Budget(max_examples=examples), http, seed, production=False)
         started = time.perf_counter()
         cases = 0
         for operation in OPERATIONS:
-            for mode in ("positive", "negative"):
+            for mode in MODES:
                 cases += runner.run(operation, mode).cases  # type: ignore[arg-type]
         return cases, time.perf_counter() - started
 
 
+def _st_config(examples: int) -> str:
+    accepted = json.dumps(property_schema.POSITIVE_ACCEPTED)
+    rejected = json.dumps(property_schema.NEGATIVE_REJECTED)
+    return (
+        f"[checks.positive_data_acceptance]\nexpected-statuses = {accepted}\n"
+        f"[checks.negative_data_rejection]\nexpected-statuses = {rejected}\n"
+    )
+
+
 def schemathesis_cli(base_url: str, examples: int, seed: int) -> tuple[int, float]:
-    with tempfile.TemporaryDirectory() as folder:
-        report = Path(folder) / "st.json"
-        command = [
-            sys.executable, "-m", "schemathesis.cli", "run", str(load_spec().path),
-            "--url", base_url, "--max-examples", str(examples), "--seed", str(seed),
-            "--phases", "examples,coverage,fuzzing", "--mode", "all", "--continue-on-failure",
-            "--generation-database", "none", "--generation-with-security-parameters", "false",
-            "--report", "json", "--report-json-path", str(report), "--no-color",
-        ]  # fmt: skip
-        started = time.perf_counter()
-        subprocess.run(
-            command, capture_output=True, check=False, cwd=folder
-        )  # its cache stays out of the tree
-        elapsed = time.perf_counter() - started
-        counts = json.loads(report.read_text())["test_cases"]
-        return int(counts.get("generated", counts.get("total", 0))), elapsed
+    """``st run`` once per generation mode; cases and running times summed."""
+    cases, seconds = 0, 0.0
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        document = folder / "property-document.json"
+        document.write_text(json.dumps(property_schema.property_document(load_spec())))
+        (folder / "notify_formats.py").write_text(_HOOKS.format(base_url=base_url))
+        (folder / "schemathesis.toml").write_text(_st_config(examples))
+        env = {**os.environ, "SCHEMATHESIS_HOOKS": "notify_formats"}
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(folder), env.get("PYTHONPATH"))))
+        for mode in MODES:
+            report = folder / f"st-{mode}.json"
+            command = [
+                sys.executable, "-m", "schemathesis.cli", "--config-file", str(folder / "schemathesis.toml"),
+                "run", str(document), "--url", base_url, "--max-examples", str(examples), "--seed", str(seed),
+                "--phases", "examples,coverage,fuzzing", "--mode", mode, "--continue-on-failure",
+                "--exclude-checks", "ignored_auth",
+                "--generation-database", "none", "--generation-with-security-parameters", "false",
+                "--report", "json", "--report-json-path", str(report), "--no-color",
+            ]  # fmt: skip
+            # its cache stays out of the tree
+            done = subprocess.run(command, capture_output=True, check=False, cwd=folder, env=env)
+            if not report.exists():
+                sys.exit(f"st run --mode {mode} wrote no report: {done.stderr.decode()[-2000:]}")
+            result = json.loads(report.read_text())
+            counts = result["test_cases"]
+            cases += int(counts.get("generated", counts.get("total", 0)))
+            seconds += float(result["running_time"])
+    return cases, seconds
+
+
+def _serve(ready: Connection, stop: Connection) -> None:
+    with start(ReferenceConfig(mode="sandbox")) as server:
+        ready.send(server.base_url)
+        stop.recv()
 
 
 def main() -> None:
@@ -66,11 +120,20 @@ def main() -> None:
     parser.add_argument("--max-examples", type=int, default=25)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    with start(ReferenceConfig(mode="sandbox")) as server:
-        st_cases, st_seconds = schemathesis_cli(server.base_url, args.max_examples, args.seed)
-        our_cases, our_seconds = ours(server.base_url, args.max_examples, args.seed)
+    context = multiprocessing.get_context("spawn")
+    ready_out, ready_in = context.Pipe(duplex=False)
+    stop_out, stop_in = context.Pipe(duplex=False)
+    server = context.Process(target=_serve, args=(ready_in, stop_out), daemon=True)
+    server.start()
+    try:
+        base_url = ready_out.recv()
+        st_cases, st_seconds = schemathesis_cli(base_url, args.max_examples, args.seed)
+        our_cases, our_seconds = ours(base_url, args.max_examples, args.seed)
+    finally:
+        stop_in.send(None)
+        server.join(timeout=10)
     our_rate, st_rate = our_cases / our_seconds, st_cases / st_seconds
-    print(f"budget: --max-examples {args.max_examples}, seed {args.seed}, target {server.base_url}")
+    print(f"budget: --max-examples {args.max_examples}, seed {args.seed}, target {base_url}")
     for name, cases, seconds, rate in (
         ("notify-conformance properties", our_cases, our_seconds, our_rate),
         ("schemathesis st run", st_cases, st_seconds, st_rate),

@@ -10,6 +10,9 @@ and ``operation.as_strategy()`` (with hypothesis ``@given``) runs the fuzzing ph
 examples and coverage phases and without the per-operation seed and settings. So the private
 ``build_operation_test`` is used, here and only here; when schemathesis is upgraded (it is pinned in
 pyproject.toml), this module is what to check.
+
+:func:`register_format` is the other reach: schemathesis knows the lengths of its built-in formats only,
+so a registered one is told its lengths here (see :class:`_OfLengths`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import schemathesis
+from hypothesis import strategies as st
+from hypothesis.internal.conjecture.data import ConjectureData
 from schemathesis import APIOperation
 from schemathesis.generation.feedback import FeedbackSources
 from schemathesis.pytest._test_builder import build_operation_test
@@ -36,3 +42,57 @@ def operation_test(
         feedback=FeedbackSources(),
     )
     return built
+
+
+def length_window(condition: Callable[..., Any]) -> tuple[int, float] | None:
+    """The ``(shortest, longest)`` lengths ``condition`` admits when it is schemathesis's own length
+    check (the filter it puts on a format's strategy for ``minLength``/``maxLength``), else None."""
+    if (
+        getattr(condition, "__module__", None) != "schemathesis.generation.jsonschema.strategy"
+        or getattr(condition, "__qualname__", None) != "_length_check.<locals>.check"
+    ):
+        return None
+    cells = dict(zip(condition.__code__.co_freevars, condition.__closure__ or (), strict=True))
+    if "low" not in cells or "high" not in cells:
+        return None
+    return cells["low"].cell_contents, cells["high"].cell_contents
+
+
+class _OfLengths(st.SearchStrategy[str]):
+    """The strings of ``inner``, whose lengths are all among ``lengths``.
+
+    Filtered by schemathesis's length check for a window none of those lengths falls in (the coverage
+    phase asks a format for a value of the schema's ``minLength``, 1 for an ODS code), it is ``nothing()``
+    at once: drawing and filtering would spend the whole generation budget (seconds, per window) looking
+    for a value that cannot exist, and then give up just the same.
+    """
+
+    def __init__(self, inner: st.SearchStrategy[str], lengths: frozenset[int]) -> None:
+        super().__init__()
+        self._inner = inner
+        self._lengths = lengths
+
+    def do_draw(self, data: ConjectureData) -> str:
+        return data.draw(self._inner)
+
+    def filter(self, condition: Callable[[str], Any]) -> st.SearchStrategy[str]:  # type: ignore[override]
+        window = length_window(condition)
+        if window is not None and not any(window[0] <= length <= window[1] for length in self._lengths):
+            return st.nothing()
+        return super().filter(condition)
+
+    def __repr__(self) -> str:
+        return repr(self._inner)
+
+
+def register_format(
+    name: str, strategy: st.SearchStrategy[str], lengths: frozenset[int] | None = None
+) -> None:
+    """Register a string format with schemathesis, with the lengths its values have when they are known."""
+    schemathesis.openapi.format(name, strategy)
+    if lengths is not None:
+        from schemathesis.specs.openapi.formats import STRING_FORMATS, _invalidate_caches
+
+        # schemathesis stores ``strategy.map(wrap_bytes)``, which leaves a string as it is
+        STRING_FORMATS[name] = _OfLengths(STRING_FORMATS[name], lengths)
+        _invalidate_caches()

@@ -22,6 +22,7 @@ from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from conformance.environments import Budget, Target
 from conformance.properties import strategies
+from conformance.properties._schemathesis_adapter import register_format
 from conformance.spec import Spec
 
 Mode = Literal["positive", "negative"]
@@ -41,10 +42,10 @@ NEGATIVE_REJECTED = ["400", "401", "403", "404", "405", "406", "409", "413", "41
 
 def register_formats(target: Target) -> None:
     """Register the domain formats (global in schemathesis, so registered for the target in use)."""
-    schemathesis.openapi.format(FORMAT_NHS_NUMBER, strategies.nhs_numbers())
-    schemathesis.openapi.format(FORMAT_KSUID, strategies.ksuids())
-    schemathesis.openapi.format(FORMAT_ODS_CODE, strategies.ods_codes())
-    schemathesis.openapi.format(FORMAT_ROUTING_PLAN, strategies.routing_plan_ids((target.routing_plan_id,)))
+    register_format(FORMAT_NHS_NUMBER, strategies.nhs_numbers())
+    register_format(FORMAT_KSUID, strategies.ksuids())
+    register_format(FORMAT_ODS_CODE, strategies.ods_codes(), strategies.ODS_CODE_LENGTHS)
+    register_format(FORMAT_ROUTING_PLAN, strategies.routing_plan_ids((target.routing_plan_id,)))
 
 
 def property_document(spec: Spec) -> dict[str, Any]:

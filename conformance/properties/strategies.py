@@ -18,6 +18,8 @@ GLOBAL_ROUTING_PLANS = (
 )
 #: ODS codes the sandbox turns into canned 404/429/502 answers; never generated as ordinary values.
 _TRIGGER_ODS_CODES = ("T00404", "T00429", "T00502")
+#: Every length :func:`ods_codes` draws ("X26", letter-digit alternation, letter + five digits).
+ODS_CODE_LENGTHS = frozenset({3, 5, 6})
 
 
 def _with_check_digit(prefix: str) -> str:

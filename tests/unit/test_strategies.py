@@ -33,6 +33,8 @@ def test_ksuids_are_27_base62_characters(value: str) -> None:
 def test_ods_codes_have_an_accepted_format_and_are_not_triggers(value: str) -> None:
     assert re.fullmatch(r"[A-Z][0-9]{5}|[A-Z][0-9][A-Z][0-9][A-Z]|X26", value)
     assert value not in {"T00404", "T00429", "T00502"}
+    # the lengths schemathesis is told (so a window none of them fits is answered at once)
+    assert len(value) in strategies.ODS_CODE_LENGTHS
 
 
 @settings(max_examples=50)
