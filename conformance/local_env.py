@@ -31,6 +31,7 @@ from conformance.safety import SafetyPolicy
 
 if TYPE_CHECKING:
     from conformance.reference.oauth import ClientCredentials
+    from conformance.reference.server import RunningReference
 
 #: the answer time the local receiver is held to: a third of the sender's 30 s (ops §1.3), so that the
 #: self-test's slow receiver fault costs seconds; a receiver on loopback answers in milliseconds
@@ -45,6 +46,21 @@ def _credentials(generated: ClientCredentials) -> Credentials:
     """The suite's view of a client the reference generated (the two sides share no types)."""
     return Credentials(
         api_key=generated.api_key, kid=generated.kid, private_key_path=generated.private_key_path
+    )
+
+
+def _integration_target(
+    server: RunningReference, client: Credentials, extra: dict[str, Credentials] | None = None
+) -> Target:
+    """An integration-mode reference server as the suite reaches it: signed-JWT auth, stored state."""
+    return Target(
+        kind="integration",
+        base_url=server.base_url,
+        token_url=server.token_url,
+        credentials=client,
+        extra_clients=extra or {},
+        auth_required=True,
+        stateful=True,
     )
 
 
@@ -84,14 +100,7 @@ def _reference_receiver(
                 timeout_s=LOCAL_CALLBACK_TIMEOUT_S,
                 max_callbacks=LOCAL_MAX_CALLBACKS,
                 owner="the reference receiver",
-                sending_api=Target(
-                    kind="integration",
-                    base_url=api.base_url,
-                    token_url=api.token_url,
-                    credentials=client,
-                    auth_required=True,
-                    stateful=True,
-                ),
+                sending_api=_integration_target(api, client),
                 received_url=receiver.received_url,
             )
 
@@ -125,15 +134,7 @@ def local_environment(options: Options) -> Iterator[Environment]:
             }
             targets = (
                 Target(kind="sandbox", base_url=sandbox.base_url, scenarios=True),
-                Target(
-                    kind="integration",
-                    base_url=integration.base_url,
-                    token_url=integration.token_url,
-                    credentials=main,
-                    extra_clients=extra,
-                    auth_required=True,
-                    stateful=True,
-                ),
+                _integration_target(integration, main, extra),
             )
             yield Environment("local", targets, SafetyPolicy.open(), budget_for(options), receiver)
     finally:
