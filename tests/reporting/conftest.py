@@ -21,19 +21,20 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from conformance.reporting import allure_html
+
 CHROMIUM = Path("/usr/bin/chromium")
 #: Debian's package; the CI script installs it with: apt-get update && apt-get install -y chromium
 needs_chromium = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)"
 )
 
-_EMBEDDED_FILE = re.compile(r'd\("([^"]+)","([A-Za-z0-9+/=]*)"\)')
 _DATA_URI = re.compile(r"data:[\w/+.-]+;base64,([A-Za-z0-9+/=]+)")
 
 
 def embedded_files(page: str) -> dict[str, bytes]:
-    """The report data the single-file HTML carries (``d("name", base64)`` entries), decoded."""
-    return {name: base64.b64decode(data) for name, data in _EMBEDDED_FILE.findall(page)}
+    """The report data the single-file HTML carries, decoded and unpacked."""
+    return allure_html.embedded_files(page)
 
 
 def decoded_payloads(page: str) -> list[bytes]:

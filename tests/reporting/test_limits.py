@@ -474,25 +474,36 @@ def test_a_create_parameter_is_named_not_spelled_out() -> None:
 
 # -- the page itself --------------------------------------------------------------------------------------
 def _page(code: str, *files: tuple[str, str]) -> str:
+    """A page laid out as Allure's single file is: the app's code from a data: URL, then the data script."""
     data = ",".join(f'd("{name}","{value}")' for name, value in files)
     script = base64.b64encode(code.encode()).decode()
     return (
-        f'<html><body><script   src="data:text/javascript;base64,{script}"></script>\n<script>{data}</script>'
+        f'<html><body><script   src="data:text/javascript;base64,{script}"></script>\n'
+        f"<script>Promise.allSettled([{data}]).then(function () {{ window.reportDataReady = true; }});</script>"
     )
 
 
-def test_the_page_embeds_repeated_data_once_and_its_code_inline() -> None:
-    same, other, short = "QUJD" * 600, "REVG" * 600, "R0hJ"
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def test_the_page_packs_its_data_embeds_repeats_once_and_inlines_its_code() -> None:
+    cases = _b64(json.dumps([{"name": f"test {n}", "status": "passed"} for n in range(200)]))
+    other, short = _b64("GET /v1/messages/1 -> 200\n" * 100), _b64("tiny")
     code = "const grammar = {comment: [/<!--/, /-->/], tag: /<script(?=\\s|>)/};"
-    page = allure_html.compact_page(
-        _page(code, ("widgets/duration.json", same), ("widgets/severity.json", same),
-              ("data/attachments/1.txt", other), ("data/attachments/2.txt", other),
-              ("widgets/a.json", short), ("widgets/b.json", short))
+    files = (
+        ("widgets/duration.json", cases), ("widgets/severity.json", cases), ("data/attachments/1.txt", other),
+        ("widgets/a.json", short),
     )  # fmt: skip
-    assert page.count(same) == 1
-    assert page.count(other) == 2  # attachments stay where tools read them
-    assert 'd("widgets/severity.json",window.reportData["widgets/duration.json"])' in page
-    assert page.count(f'"{short}"') == 2  # too short to be worth a reference
+    page = allure_html.compact_page(_page(code, *files))
+    assert cases not in page and other not in page  # packed
+    assert (
+        'z("widgets/duration.json","' in page and 's("widgets/severity.json","widgets/duration.json")' in page
+    )
+    assert f'd("widgets/a.json","{short}")' in page  # too short to be worth packing
+    assert allure_html.embedded_files(page) == {name: base64.b64decode(value) for name, value in files}
+    assert len(page) < len(_page(code, *files)) / 4
+    assert "DecompressionStream" in page and page.index("function z(") < page.index("Promise.allSettled")
     assert f"<script>{code}</script>" in page and "data:text/javascript" not in page
 
 
