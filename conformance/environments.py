@@ -51,13 +51,30 @@ DEFAULT_RATE_LIMITS: dict[str, RateLimit | None] = {
 
 
 @dataclass(frozen=True)
+class ClientLimits:
+    """A client's own rate limits, as the environment that registered it knows them (behaviour §3.10)."""
+
+    #: accepted requests in any 60 s
+    quota_per_minute: int
+    #: the smallest gap the smoothed spike arrest allows between two requests
+    spike_interval_s: float
+
+
+@dataclass(frozen=True)
 class Credentials:
-    """A client registered for signed-JWT auth. The private key stays on disk; only its path is held."""
+    """A client registered for signed-JWT auth. The private key stays on disk; only its path is held.
+
+    ``limits`` and ``token_lifetime_s`` are what the environment knows of a special client it made
+    (the local reference's ``throttled`` and ``short_lived``), so tests wait for its timings, not guesses.
+    """
 
     api_key: str
     kid: str
     private_key_path: Path
     passphrase: str | None = None
+    limits: ClientLimits | None = None
+    #: seconds an access token issued to this client is valid
+    token_lifetime_s: float | None = None
 
     def __repr__(self) -> str:  # never let the API key reach a log line or an assertion message
         return f"Credentials(kid={self.kid!r}, private_key_path={str(self.private_key_path)!r})"
@@ -116,6 +133,8 @@ class CallbackReceiver:
     sending_api: Target | None = None
     #: local only: where the reference receiver shows what it received (GET)
     received_url: str | None = None
+    #: local only: where ``sending_api`` shows the callbacks it sent and how each ended (GET)
+    sent_url: str | None = None
 
 
 @dataclass(frozen=True)

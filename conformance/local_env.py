@@ -13,12 +13,14 @@ import contextlib
 import secrets
 import shutil
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from conformance import redaction
 from conformance.environments import (
     CallbackReceiver,
+    ClientLimits,
     Credentials,
     Environment,
     Options,
@@ -30,7 +32,7 @@ from conformance.environments import (
 from conformance.safety import SafetyPolicy
 
 if TYPE_CHECKING:
-    from conformance.reference.oauth import ClientCredentials
+    from conformance.reference.oauth import ClientCredentials, ClientRegistry
     from conformance.reference.server import RunningReference
 
 #: the answer time the local receiver is held to: a third of the sender's 30 s (ops §1.3), so that the
@@ -40,6 +42,16 @@ LOCAL_CALLBACK_TIMEOUT_S = 10.0
 LOCAL_MAX_CALLBACKS = 150
 #: the receiver's throttling fault pushes back every this many callbacks (each costs a second's wait)
 LOCAL_THROTTLE_EVERY = 40
+#: the sandbox's upstream timeout (live: 10 s): a /_timeout asking for longer gets its 504 after this
+LOCAL_UPSTREAM_TIMEOUT_S = 0.5
+#: seconds between a created message's status changes at the API that sends the receiver callbacks
+LOCAL_STATUS_STEP_S = 0.05
+#: the ``throttled`` client's own limits: a quota of 3 a minute and a spike arrest of one request per
+#: 0.25 s (240 a minute), so both 429s come within a second or two and back-to-back requests are a spike
+LOCAL_THROTTLED_QUOTA_PER_MINUTE = 3
+LOCAL_THROTTLED_SPIKE_PER_MINUTE = 240
+#: the ``short_lived`` client's token lifetime (whole seconds, as ``expires_in`` states it)
+LOCAL_SHORT_LIVED_TOKEN_S = 1
 
 
 def _credentials(generated: ClientCredentials) -> Credentials:
@@ -47,6 +59,25 @@ def _credentials(generated: ClientCredentials) -> Credentials:
     return Credentials(
         api_key=generated.api_key, kid=generated.kid, private_key_path=generated.private_key_path
     )
+
+
+def _special_clients(registry: ClientRegistry, keys: Path) -> dict[str, Credentials]:
+    """The special-purpose clients the suite's ``extra_client`` tests need (as the reference's own
+    ``generate_special_clients`` makes them), with the timings above, which the suite is told."""
+    from conformance.reference.oauth import generate_client
+    from conformance.reference.throttle import Limits
+
+    limits = Limits(LOCAL_THROTTLED_QUOTA_PER_MINUTE, LOCAL_THROTTLED_SPIKE_PER_MINUTE)
+    throttled = generate_client(registry, keys, limits=limits)
+    short_lived = generate_client(registry, keys, token_lifetime_s=LOCAL_SHORT_LIVED_TOKEN_S)
+    return {
+        "short_lived": replace(_credentials(short_lived), token_lifetime_s=LOCAL_SHORT_LIVED_TOKEN_S),
+        "not_onboarded": _credentials(generate_client(registry, keys, onboarded=False)),
+        "throttled": replace(
+            _credentials(throttled),
+            limits=ClientLimits(limits.quota_per_minute, limits.spike_interval_s),
+        ),
+    }
 
 
 def _integration_target(
@@ -89,7 +120,13 @@ def _reference_receiver(
         delivery = CallbackSettings(
             receiver.message_status_url, receiver.channel_status_url, api_key, application_id
         )
-        sending = ReferenceConfig(mode="integration", faults=api_faults, throttle=False, callbacks=delivery)
+        sending = ReferenceConfig(
+            mode="integration",
+            faults=api_faults,
+            throttle=False,
+            status_step_s=LOCAL_STATUS_STEP_S,
+            callbacks=delivery,
+        )
         with start_reference(sending) as api:
             client = _credentials(generate_client(api.registry, keys))
             yield CallbackReceiver(
@@ -102,6 +139,7 @@ def _reference_receiver(
                 owner="the reference receiver",
                 sending_api=_integration_target(api, client),
                 received_url=receiver.received_url,
+                sent_url=api.callbacks_url,
             )
 
 
@@ -109,7 +147,7 @@ def _reference_receiver(
 def local_environment(options: Options) -> Iterator[Environment]:
     """Start the reference API (sandbox and integration modes) and the reference receiver, and yield the
     environment using them."""
-    from conformance.reference.oauth import generate_client, generate_special_clients
+    from conformance.reference.oauth import generate_client
     from conformance.reference.receiver_faults import FAULTS as RECEIVER_FAULTS
     from conformance.reference.server import ReferenceConfig, start
 
@@ -120,7 +158,9 @@ def local_environment(options: Options) -> Iterator[Environment]:
     keys = scratch_dir("notify-conformance-keys-")
     try:
         with (
-            start(ReferenceConfig(mode="sandbox", upstream_timeout_s=4.0, faults=faults)) as sandbox,
+            start(
+                ReferenceConfig(mode="sandbox", upstream_timeout_s=LOCAL_UPSTREAM_TIMEOUT_S, faults=faults)
+            ) as sandbox,
             # throttling off: the suite sends far faster over loopback than live's limits allow; the
             # ``throttled`` client carries limits of its own for the rate-limit tests
             start(ReferenceConfig(mode="integration", faults=faults, throttle=False)) as integration,
@@ -128,10 +168,7 @@ def local_environment(options: Options) -> Iterator[Environment]:
         ):
             registry = integration.registry
             main = _credentials(generate_client(registry, keys))
-            extra = {
-                name: _credentials(generated)
-                for name, generated in generate_special_clients(registry, keys).items()
-            }
+            extra = _special_clients(registry, keys)
             targets = (
                 Target(kind="sandbox", base_url=sandbox.base_url, scenarios=True),
                 _integration_target(integration, main, extra),

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -295,8 +295,20 @@ def send(
 # ------------------------------------------------------------------------------------------------------
 # The two creates as body-level tests see them: where a message's members are in the body
 
-#: How long to wait before replaying a request the API said is still being processed (upstream waits 5 s).
+#: How long, in all, to wait before replaying a request the API said is still being processed (upstream
+#: waits 5 s at once); the replays come sooner, after pauses that start at FIRST_REPLAY_PAUSE_S and double.
 REPLAY_PAUSE_S = 5.0
+FIRST_REPLAY_PAUSE_S = 0.25
+
+
+def growing_pauses(total_s: float, first_s: float = FIRST_REPLAY_PAUSE_S) -> Iterator[float]:
+    """Pauses of ``first_s``, twice that, four times... whose sum is ``total_s`` (the last one shortened):
+    what is waited for is seen within about its own duration, and never later than after ``total_s``."""
+    left, pause = total_s, first_s
+    while left > 1e-9:  # not a float's leftover crumb
+        yield min(pause, left)
+        left -= pause
+        pause *= 2
 
 
 @dataclass(frozen=True)
@@ -337,13 +349,18 @@ class Create:
         return api.post(self.request.path, json=body, **kwargs)
 
     def send_again(self, api: ApiClient, body: Any) -> httpx.Response:
-        """``body`` sent again, answered as it is once the first is no longer in flight: a 425 in between
-        (documented while the first is still being processed) is judged, waited out and replayed."""
+        """``body`` sent again, answered as it is once the first is no longer in flight: each 425 in between
+        (documented while the first is still being processed) is judged, and the request replayed after a
+        growing pause, REPLAY_PAUSE_S at most in all; the last replay's 425 is waited out as any other."""
         replay = self.send(api, body, judge=(425,))  # the 425 is an answer to judge, not one to wait out
-        if replay.status_code == 425:
+        pauses = list(growing_pauses(REPLAY_PAUSE_S))
+        for index, pause in enumerate(pauses):
+            if replay.status_code != 425:
+                break
             expect_error(replay, 425, "retry_too_early")
-            time.sleep(REPLAY_PAUSE_S)
-            replay = self.send(api, body)
+            time.sleep(pause)
+            judged = (425,) if index < len(pauses) - 1 else ()
+            replay = self.send(api, body, judge=judged)
         return replay
 
     def case(self, *values: object, id: str = "", section: str | None = None) -> pytest.ParameterSet:

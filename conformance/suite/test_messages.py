@@ -19,7 +19,7 @@ import pytest
 
 from conformance.checks.catalogue import RATE_LIMIT_DETAILS
 from conformance.client import JSONAPI, ApiClient
-from conformance.environments import Environment
+from conformance.environments import ClientLimits, Environment
 from conformance.suite import _bodies, _expect
 from conformance.suite._expect import MESSAGE
 
@@ -131,12 +131,10 @@ def test_duplicate_message_reference_is_refused(api: ApiClient, notify_environme
 
 # ---- rate limiting ------------------------------------------------------------------------------------
 
-#: The local reference's ``throttled`` client has limits of its own, far below live's 1,200 a minute
-#: and spike arrest of 6,000: a quota of 3 requests a minute and a spike arrest of one request a second.
-THROTTLED_QUOTA = 3
-THROTTLED_SPIKE_INTERVAL_S = 1.0
-#: A little over the spike interval, so that paced requests are never a spike.
-THROTTLED_PACE_S = THROTTLED_SPIKE_INTERVAL_S + 0.1
+#: The ``throttled`` client has limits of its own, far below live's quota of 1,200 a minute and spike
+#: arrest of 6,000; the environment that made it says what they are (``Credentials.limits``).
+#: Requests paced this much over the spike interval are never a spike.
+THROTTLED_PACE_MARGIN_S = 0.05
 #: What the gateway's Retry-After says after a quota breach, and after a spike-arrest breach.
 RETRY_AFTER_QUOTA = "60"
 RETRY_AFTER_SPIKE = "1"
@@ -162,6 +160,14 @@ def first_error_detail(response: httpx.Response) -> object:
         return None
 
 
+def own_limits(client: ApiClient) -> ClientLimits:
+    """The limits the environment gave the special client ``client`` is authenticated as."""
+    credentials = client.target.credentials
+    if credentials is None or credentials.limits is None:
+        pytest.skip("the environment does not say what this client's own rate limits are")
+    return credentials.limits
+
+
 def expect_rate_limited(response: httpx.Response, kind: str, retry_after: str, **fields: str) -> None:
     """Exactly the rate limiter's 429 CM_QUOTA of ``kind`` (``app_quota``, ``app_spike``), whose detail
     names the application (and, for ``fields``, says these values), with a usable Retry-After."""
@@ -184,17 +190,19 @@ def test_quota_breach_is_rate_limited(extra_api: ApiFactory, notify_environment:
     """An application over its quota gets 429 CM_QUOTA naming the application and its quota, with Retry-After:
     60."""
     throttled = extra_api("throttled")
-    time.sleep(THROTTLED_PACE_S)  # clear of the spike arrest, whatever this client sent before
+    limits = own_limits(throttled)
+    pace_s = limits.spike_interval_s + THROTTLED_PACE_MARGIN_S
+    time.sleep(pace_s)  # clear of the spike arrest, whatever this client sent before
     response: httpx.Response | None = None
-    for _ in range(THROTTLED_QUOTA + 1):
+    for _ in range(limits.quota_per_minute + 1):
         body = valid_body(throttled, notify_environment)
         response = send(throttled, body, judge=(429,))  # the 429 is what this test judges
         if response.status_code == 429:
             break
         assert_message_created(response, throttled, body)
-        time.sleep(THROTTLED_PACE_S)
+        time.sleep(pace_s)
     assert response is not None
-    expect_rate_limited(response, "app_quota", RETRY_AFTER_QUOTA, limit=str(THROTTLED_QUOTA))
+    expect_rate_limited(response, "app_quota", RETRY_AFTER_QUOTA, limit=str(limits.quota_per_minute))
 
 
 @behaviour(severity="critical", ref="behaviour §3.10")
