@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import os
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -146,8 +147,27 @@ def _output_to(path: str) -> Iterator[None]:
             os.close(saved[1])
 
 
+#: how often a worker looks whether the conductor that started it is still there
+_PARENT_CHECK_S = 0.5
+
+
+def _exit_with_parent() -> None:
+    """Stop this worker, whatever job it is in, as soon as its conductor is gone (killed, or stopped by
+    SIGTERM without the chance to close its pipes): otherwise the job would run on for minutes, with
+    its reference servers, for nobody. A thread polls the parent's pid: portable, and needs no signal."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(_PARENT_CHECK_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="selftest-worker-parent-watch", daemon=True).start()
+
+
 def worker_main() -> int:
     """Read jobs (JSON lines) on stdin; answer each with a result line on the original stdout."""
+    _exit_with_parent()
     answers = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # stray prints must never corrupt the answers
     for line in sys.stdin:
