@@ -1,7 +1,7 @@
 """Throughput of the property phase against the Schemathesis CLI (``st run``), same spec, same target
 (the embedded reference API in sandbox mode, on loopback) and the same example budget.
 
-    python bench/properties_vs_st.py [--max-examples N] [--seed S]
+    python bench/properties_vs_st.py [--max-examples N] [--seed S] [--json]
 
 Prints generated cases, seconds and cases per second for both, and their ratio. Numbers are for
 comparison on one machine, not targets. Like is compared with like:
@@ -119,6 +119,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-examples", type=int, default=25)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", action="store_true", help="also print the figures as one JSON line")
     args = parser.parse_args()
     context = multiprocessing.get_context("spawn")
     ready_out, ready_in = context.Pipe(duplex=False)
@@ -140,6 +141,16 @@ def main() -> None:
     ):
         print(f"{name:<30} {cases:6d} cases in {seconds:6.2f} s = {rate:8.1f} cases/s")
     print(f"ratio (ours / st run): {our_rate / st_rate:.2f}")
+    if args.json:
+        sides = {
+            side: {"cases": cases, "seconds": round(seconds, 3), "cases_per_second": round(rate, 1)}
+            for side, cases, seconds, rate in (
+                ("ours", our_cases, our_seconds, our_rate),
+                ("st_run", st_cases, st_seconds, st_rate),
+            )
+        }
+        figures = {"max_examples": args.max_examples, "seed": args.seed, **sides}
+        print(json.dumps({"properties_vs_st": {**figures, "ratio": round(our_rate / st_rate, 3)}}))
 
 
 if __name__ == "__main__":
