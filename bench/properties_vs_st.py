@@ -15,7 +15,10 @@ comparison on one machine, not targets. Like is compared with like:
 - ``ignored_auth`` is left out of ``st run``: the sandbox does not enforce authentication, so the
   property tests do not ask that question there;
 - each side's time is its run, not its interpreter's start: ours from the first operation to the last,
-  ``st run``'s the running time it reports itself.
+  ``st run``'s the running time it reports itself;
+- each side's processor time is printed too (ours over the same span, ``st run``'s from its hooks'
+  import to its exit): on a shared machine the wall clock follows the load of the moment, while the
+  processor time says how much work each side did for its cases.
 """
 
 from __future__ import annotations
@@ -44,10 +47,24 @@ OPERATIONS = tuple(load_spec().operations)
 MODES = ("positive", "negative")
 
 _HOOKS = """\
+import atexit
+import os
+import time
+
 from conformance.environments import Target
 from conformance.properties.schema import register_formats
 
 register_formats(Target(kind="sandbox", base_url={base_url!r}, scenarios=True))
+
+_STARTED = time.process_time()
+
+
+def _note_processor_time() -> None:
+    with open(os.environ["NOTIFY_BENCH_CPU"], "a") as out:
+        out.write(repr(time.process_time() - _STARTED) + "\\n")
+
+
+atexit.register(_note_processor_time)
 """
 
 
@@ -55,17 +72,18 @@ def _target(base_url: str) -> Target:
     return Target(kind="sandbox", base_url=base_url, scenarios=True)
 
 
-def ours(base_url: str, examples: int, seed: int) -> tuple[int, float]:
+def ours(base_url: str, examples: int, seed: int) -> tuple[int, float, float]:
+    """Cases, seconds and processor seconds of the property runs, one per operation and mode."""
     spec = load_spec()
     target = _target(base_url)
     with build_client(policy=SafetyPolicy.open(), target=target) as http:
         runner = PropertyRunner(spec, target, Budget(max_examples=examples), http, seed, production=False)
-        started = time.perf_counter()
+        started, processor = time.perf_counter(), time.process_time()
         cases = 0
         for operation in OPERATIONS:
             for mode in MODES:
                 cases += runner.run(operation, mode).cases  # type: ignore[arg-type]
-        return cases, time.perf_counter() - started
+        return cases, time.perf_counter() - started, time.process_time() - processor
 
 
 def _st_config(examples: int) -> str:
@@ -77,8 +95,8 @@ def _st_config(examples: int) -> str:
     )
 
 
-def schemathesis_cli(base_url: str, examples: int, seed: int) -> tuple[int, float]:
-    """``st run`` once per generation mode; cases and running times summed."""
+def schemathesis_cli(base_url: str, examples: int, seed: int) -> tuple[int, float, float]:
+    """``st run`` once per generation mode; cases, running times and processor times summed."""
     cases, seconds = 0, 0.0
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
@@ -86,7 +104,8 @@ def schemathesis_cli(base_url: str, examples: int, seed: int) -> tuple[int, floa
         document.write_text(json.dumps(property_schema.property_document(load_spec())))
         (folder / "notify_formats.py").write_text(_HOOKS.format(base_url=base_url))
         (folder / "schemathesis.toml").write_text(_st_config(examples))
-        env = {**os.environ, "SCHEMATHESIS_HOOKS": "notify_formats"}
+        processor_log = folder / "processor-seconds"
+        env = {**os.environ, "SCHEMATHESIS_HOOKS": "notify_formats", "NOTIFY_BENCH_CPU": str(processor_log)}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(folder), env.get("PYTHONPATH"))))
         for mode in MODES:
             report = folder / f"st-{mode}.json"
@@ -106,7 +125,8 @@ def schemathesis_cli(base_url: str, examples: int, seed: int) -> tuple[int, floa
             counts = result["test_cases"]
             cases += int(counts.get("generated", counts.get("total", 0)))
             seconds += float(result["running_time"])
-    return cases, seconds
+        processor = sum(float(line) for line in processor_log.read_text().split())
+    return cases, seconds, processor
 
 
 def _serve(ready: Connection, stop: Connection) -> None:
@@ -128,8 +148,8 @@ def main() -> None:
     server.start()
     try:
         base_url = ready_out.recv()
-        st_cases, st_seconds = schemathesis_cli(base_url, args.max_examples, args.seed)
-        our_cases, our_seconds = ours(base_url, args.max_examples, args.seed)
+        st_cases, st_seconds, st_cpu = schemathesis_cli(base_url, args.max_examples, args.seed)
+        our_cases, our_seconds, our_cpu = ours(base_url, args.max_examples, args.seed)
     finally:
         stop_in.send(None)
         server.join(timeout=10)
@@ -141,6 +161,11 @@ def main() -> None:
     ):
         print(f"{name:<30} {cases:6d} cases in {seconds:6.2f} s = {rate:8.1f} cases/s")
     print(f"ratio (ours / st run): {our_rate / st_rate:.2f}")
+    cpu_ratio = (our_cases / our_cpu) / (st_cases / st_cpu)
+    print(
+        f"processor time: ours {our_cpu:.2f} s, st run {st_cpu:.2f} s; "
+        f"ratio of cases per processor second: {cpu_ratio:.2f}"
+    )
     if args.json:
         sides = {
             side: {"cases": cases, "seconds": round(seconds, 3), "cases_per_second": round(rate, 1)}
@@ -150,6 +175,8 @@ def main() -> None:
             )
         }
         figures = {"max_examples": args.max_examples, "seed": args.seed, **sides}
+        processor = {"ours_cpu_seconds": round(our_cpu, 3), "st_run_cpu_seconds": round(st_cpu, 3)}
+        figures = {**figures, **processor, "cpu_ratio": round(cpu_ratio, 3)}
         print(json.dumps({"properties_vs_st": {**figures, "ratio": round(our_rate / st_rate, 3)}}))
 
 

@@ -13,6 +13,10 @@ pyproject.toml), this module is what to check.
 
 :func:`register_format` is the other reach: schemathesis knows the lengths of its built-in formats only,
 so a registered one is told its lengths here (see :class:`_OfLengths`).
+
+:func:`ready_response` is the third: it builds the schemathesis view of a response the way
+``Response.from_any`` does (a ``requests`` prepared request included), minus the steps that cannot change
+it for a request the suite built; ``tests/unit/test_property_requests.py`` compares the two field by field.
 """
 
 from __future__ import annotations
@@ -20,9 +24,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import httpx
+import requests
 import schemathesis
 from hypothesis import strategies as st
 from hypothesis.internal.conjecture.data import ConjectureData
+from requests.cookies import RequestsCookieJar
 from schemathesis import APIOperation
 from schemathesis.generation.feedback import FeedbackSources
 from schemathesis.pytest._test_builder import build_operation_test
@@ -96,3 +103,30 @@ def register_format(
         # schemathesis stores ``strategy.map(wrap_bytes)``, which leaves a string as it is
         STRING_FORMATS[name] = _OfLengths(STRING_FORMATS[name], lengths)
         _invalidate_caches()
+
+
+def ready_response(response: httpx.Response) -> schemathesis.Response:
+    """The schemathesis view of ``response``, as ``Response.from_any`` builds it (the request as
+    ``requests`` prepares it, query parameters and all), without the steps that cannot change it for a
+    request the suite built: no cookies to merge, no credentials in the URL."""
+    request = response.request
+    url = str(request.url)
+    if "@" in url or not isinstance(request.stream, httpx.ByteStream):
+        return schemathesis.Response.from_any(response)
+    prepared = requests.PreparedRequest()
+    prepared.prepare_method(request.method)
+    prepared.prepare_url(url, dict(request.url.params))
+    prepared.prepare_headers(dict(request.headers))
+    prepared._cookies = RequestsCookieJar()
+    prepared.prepare_body(request.content, None, None)
+    return schemathesis.Response(
+        status_code=response.status_code,
+        headers={key: [value] for key, value in response.headers.items()},
+        content=response.content,
+        request=prepared,
+        elapsed=response.elapsed.total_seconds(),
+        message=response.reason_phrase,
+        encoding=response.encoding,
+        http_version=response.http_version,
+        verify=True,
+    )

@@ -4,6 +4,7 @@ response, and known discrepancies are counted under their names instead of faili
 
 from __future__ import annotations
 
+import gc
 import json
 import time
 import uuid
@@ -22,7 +23,7 @@ from conformance.environments import Budget, Target
 from conformance.errors import NotAssessable
 from conformance.properties import discrepancies
 from conformance.properties import schema as schema_loader
-from conformance.properties._schemathesis_adapter import operation_test
+from conformance.properties._schemathesis_adapter import operation_test, ready_response
 from conformance.properties.schema import Mode
 from conformance.properties.schemathesis_checks import CUSTOM_CHECKS, builtin_checks, ignored_auth_through
 from conformance.spec import Spec
@@ -114,16 +115,37 @@ def _request(http: httpx.Client, case: Case, base_url: str) -> httpx.Request:
     elif kwargs.get("data") is not None:
         data = kwargs["data"]
         content = data.encode() if isinstance(data, str) else bytes(data)
-    request = http.build_request(
-        kwargs["method"], kwargs["url"], params=kwargs.get("params"), content=content
-    )
-    request.headers.pop("Accept", None)
+    if http.cookies or http.params or str(http.base_url):
+        # a target that set cookies gets them back, merged as the client merges them
+        request = http.build_request(
+            kwargs["method"], kwargs["url"], params=kwargs.get("params"), content=content
+        )
+        request.headers.pop("Accept", None)
+    else:
+        # what ``build_request`` would build for a client without cookies or a base URL, without its
+        # per-request merging of the client's defaults (the headers minus Accept, the timeout)
+        request = httpx.Request(
+            kwargs["method"],
+            kwargs["url"],
+            params=kwargs.get("params"),
+            headers=_client_headers(http),
+            content=content,
+            extensions={"timeout": http.timeout.as_dict()},
+        )
     for name, value in (kwargs.get("headers") or {}).items():
         request.headers[name] = str(value)
     # A generated case may repeat a reference an earlier one used (a negative case keeps its body as
     # generated): 425 "still being processed" is then a documented answer to judge, not a wait of 300 s.
     request.extensions[JUDGED] = JUDGED_BY_PROPERTIES
     return request
+
+
+def _client_headers(http: httpx.Client) -> httpx.Headers:
+    """The client's default headers without Accept: a property case sends the Accept it was generated
+    with, or none."""
+    headers = httpx.Headers(http.headers)
+    headers.pop("Accept", None)
+    return headers
 
 
 def _reproduction(case: Case, failures: list[Failure], base_url: str) -> str:
@@ -213,7 +235,7 @@ class PropertyRunner:
             outcome.cases += 1
             outcome.statuses[response.status_code] += 1
             try:
-                case.validate_response(response, checks=checks, additional_checks=extra)
+                case.validate_response(ready_response(response), checks=checks, additional_checks=extra)
             except FailureGroup as group:
                 unexplained = outcome.set_aside_known(
                     group, operation_id, self.target, str(response.request.url), self.spec
@@ -223,12 +245,17 @@ class PropertyRunner:
                         unexplained, _reproduction(case, unexplained, self.target.base_url)
                     ) from None
 
-        hypothesis_test = operation_test(loaded, operation, test)
         started = time.monotonic()
+        # What lives before the run (the suite, the schemas, the report's state) is no garbage of the
+        # run's; frozen, the collector's full passes during the run skip it instead of walking it again.
+        gc.freeze()
         try:
+            hypothesis_test = operation_test(loaded, operation, test)
             hypothesis_test()
         except BaseExceptionGroup as error:
             _reraise_not_assessable(error)
             outcome.failures += _describe_group(error)
+        finally:
+            gc.unfreeze()
         outcome.elapsed_s = time.monotonic() - started
         return outcome
