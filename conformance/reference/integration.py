@@ -5,7 +5,9 @@ back by the client that sent them; another client gets 404, as in live. A client
 ``messageReference`` (single messages) or ``messageBatchReference`` gives 422, or 425 CM_RETRY_TOO_EARLY
 with ``Retry-After: 300`` while the first is still "in flight" (``ReferenceConfig.in_flight_s``; see
 :mod:`.store`). Checks run routing plan, contact details, then duplicate, so a refused request never
-uses up its reference.
+uses up its reference. A batch reaches the store as one template with its ids and references
+(:class:`~.store.UniformBatch`), never as a dict per message, and its request's messages are let go once
+their references are read.
 
 With a status step (``ReferenceConfig.timeline_step_s``) a stored message moves on through the statuses
 of :mod:`.progress`, and GET shows where it has got to; with callbacks configured, the same changes are
@@ -15,9 +17,10 @@ handed to :mod:`.callback_delivery` once the message is stored.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from conformance.reference import nhsapp
+from conformance.reference import memory, nhsapp
 from conformance.reference.bodies import batch_created, iso_now, location_of, message_created
 from conformance.reference.catalogue import (
     DUPLICATE_BATCH_REQUEST,
@@ -35,7 +38,7 @@ from conformance.reference.progress import Progression
 from conformance.reference.responses import Reply, error_reply, problem_reply
 from conformance.reference.routing import ScenarioPath
 from conformance.reference.routing_plans import PlanRefusal, look_up
-from conformance.reference.store import Claim, MessageStore
+from conformance.reference.store import Claim, MessageStore, UniformBatch
 
 if TYPE_CHECKING:
     from conformance.reference.callback_delivery import CallbackDelivery
@@ -84,8 +87,9 @@ class IntegrationBackend:
         self.store = store
         self.step_s = step_s
         self.delivery = delivery
+        memory.keep_large_buffers_mapped()  # a large batch's buffers go back to the system when freed
 
-    def _progressed(self, ctx: RequestContext, stored: list[dict[str, Any]]) -> None:
+    def _progressed(self, ctx: RequestContext, stored: Iterable[dict[str, Any]]) -> None:
         """Newly stored messages start their timelines (their callbacks are scheduled)."""
         if self.step_s is None or self.delivery is None:
             return
@@ -121,20 +125,19 @@ class IntegrationBackend:
         for index, message in enumerate(messages):
             if problems := contact_detail_problems(message, f"/data/attributes/messages/{index}"):
                 return error_reply(ctx, problems)
+        # from here on only the references are needed: the messages (most of a large body) are let go
+        # now, not when the request ends; the body is the backend's to consume
+        references: list[str] = [message["messageReference"] for message in messages]
+        del messages, attributes["messages"]
+        batch_reference = attributes["messageBatchReference"]
         batch_id, created, plan_json = new_ksuid(), iso_now(), plan.as_json()
-        ids = new_ksuids(len(messages))
-        references = [message["messageReference"] for message in messages]
-        stored = [
-            _stored_data(message_id, reference, plan_json, created, batch_id)
-            for reference, message_id in zip(references, ids, strict=True)
-        ]
-        claim = self.store.add_batch(owner, attributes["messageBatchReference"], stored)
+        ids = new_ksuids(len(references))
+        batch = UniformBatch(_stored_data("", "", plan_json, created, batch_id), ids, references)
+        claim = self.store.add_batch(owner, batch_reference, batch)
         if claim is not Claim.NEW:
             return _reference_refused(ctx, claim, DUPLICATE_BATCH_REQUEST)
-        self._progressed(ctx, stored)
-        document = batch_created(
-            batch_id, attributes["messageBatchReference"], plan_json, zip(references, ids, strict=True)
-        )
+        self._progressed(ctx, batch)
+        document = batch_created(batch_id, batch_reference, plan_json, zip(references, ids, strict=True))
         return Reply(status=201, body=document)
 
     async def get_message(self, ctx: RequestContext, message_id: str) -> Reply:

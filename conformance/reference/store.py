@@ -13,11 +13,13 @@ batch just sent works). Until then a repeated reference is refused; afterwards i
 and GET gives 404. Defaults: :data:`~.config.DEFAULT_MESSAGE_RETENTION_S`,
 :data:`~.config.DEFAULT_MAX_STORED_MESSAGES`.
 
-Messages are kept packed (``marshal``), not as the dicts they were handed in as: a batch's messages
-differ only in ``id`` and ``messageReference``, so a batch keeps its first message once and, for each
-message, only its reference. A large batch goes further: its ids and references are kept end to end in
-two strings, with no object per message, so a 40,000-message batch costs about 3 MB instead of the ~50
-MB of its dicts, and nothing of its request body outlives the answer.
+Messages are kept packed (``marshal``), not as dicts: a batch's messages differ only in ``id`` and
+``messageReference``, so a batch keeps one template and, for each message, only its reference. The
+integration backend hands a batch over that way (a :class:`UniformBatch`), so no dict per message is
+built at all; a batch of ordinary dicts is packed the same way when its messages allow. A large batch
+goes further: its ids and references are kept end to end in two strings, with no object per message,
+so a 40,000-message batch costs about 3 MB instead of the ~50 MB of its dicts, and nothing of its
+request body outlives the answer.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import marshal
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -146,6 +148,38 @@ def _packed_batch(messages: Sequence[dict[str, Any]]) -> tuple[bytes | None, lis
     return marshal.dumps(messages[0]), parts
 
 
+@dataclass(frozen=True, slots=True)
+class UniformBatch:
+    """A batch whose messages are all ``template`` but for their ``id`` and
+    ``attributes.messageReference`` (``ids[i]`` and ``references[i]``): how the integration backend
+    hands a batch to :meth:`MessageStore.add_batch` without building a dict per message."""
+
+    template: dict[str, Any]
+    ids: Sequence[str]
+    references: Sequence[str]
+
+    def __post_init__(self) -> None:
+        if len(self.ids) != len(self.references):
+            raise ValueError("a uniform batch needs one reference per id")
+        if not isinstance(self.template.get("attributes"), dict):
+            raise ValueError("a uniform batch's template needs an attributes object")
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        """Each message's ``data``, built when it is reached."""
+        template = marshal.dumps(self.template)
+        for message_id, reference in zip(self.ids, self.references, strict=True):
+            yield _filled(marshal.loads(template), message_id, reference)
+
+
+def _filled(data: dict[str, Any], message_id: str, reference: str) -> dict[str, Any]:
+    data["id"] = message_id
+    data["attributes"]["messageReference"] = reference
+    return data
+
+
 def _unpacked(create: _Create, part: bytes | str, message_id: str) -> dict[str, Any]:
     """A fresh copy of the message's ``data``."""
     if isinstance(part, bytes):
@@ -153,10 +187,7 @@ def _unpacked(create: _Create, part: bytes | str, message_id: str) -> dict[str, 
         return data
     if create.template is None:  # parts are strings only when the batch has a template
         raise RuntimeError("a stored message refers to a template its batch does not have")
-    data = marshal.loads(create.template)
-    data["id"] = message_id
-    data["attributes"]["messageReference"] = part
-    return data
+    return _filled(marshal.loads(create.template), message_id, part)
 
 
 class MessageStore:
@@ -259,12 +290,21 @@ class MessageStore:
         """Store one message unless ``owner`` already used ``reference`` (then say how recently)."""
         return self._store(self._message_references, owner, reference, [data["id"]], [marshal.dumps(data)])
 
-    def add_batch(self, owner: str, batch_reference: str, messages: Sequence[dict[str, Any]]) -> Claim:
+    def add_batch(
+        self, owner: str, batch_reference: str, messages: UniformBatch | Sequence[dict[str, Any]]
+    ) -> Claim:
         """Store a batch's messages unless ``owner`` already used ``batch_reference``."""
-        template, parts = _packed_batch(messages)  # outside the lock: GETs need not wait for it
-        ids = [data["id"] for data in messages]
+        # packed outside the lock: GETs need not wait for it
+        template: bytes | None
+        parts: list[bytes | str]
+        if isinstance(messages, UniformBatch):
+            ids, references = list(messages.ids), list(messages.references)
+            template, parts = marshal.dumps(messages.template), list(references)
+        else:
+            template, parts = _packed_batch(messages)
+            ids = [data["id"] for data in messages]
+            references = [part for part in parts if isinstance(part, str)]
         packed = None
-        references = [part for part in parts if isinstance(part, str)]
         if len(ids) >= PACKED_BATCH_MIN and len(references) == len(ids):  # every message fits the template
             packed = _PackedBatch.of(ids, references)
         return self._store(self._batch_references, owner, batch_reference, ids, parts, template, packed)
