@@ -62,19 +62,20 @@ def _credentials(generated: ClientCredentials) -> Credentials:
 
 
 def _special_clients(registry: ClientRegistry, keys: Path) -> dict[str, Credentials]:
-    """The special-purpose clients the suite's ``extra_client`` tests need (as the reference's own
-    ``generate_special_clients`` makes them), with the timings above, which the suite is told."""
-    from conformance.reference.oauth import generate_client
+    """The special-purpose clients the suite's ``extra_client`` tests need, made by the reference's own
+    ``generate_special_clients`` with the timings above, which the suite is told."""
+    from conformance.reference.oauth import generate_special_clients
     from conformance.reference.throttle import Limits
 
     limits = Limits(LOCAL_THROTTLED_QUOTA_PER_MINUTE, LOCAL_THROTTLED_SPIKE_PER_MINUTE)
-    throttled = generate_client(registry, keys, limits=limits)
-    short_lived = generate_client(registry, keys, token_lifetime_s=LOCAL_SHORT_LIVED_TOKEN_S)
+    made = generate_special_clients(
+        registry, keys, throttled_limits=limits, short_lived_token_s=LOCAL_SHORT_LIVED_TOKEN_S
+    )
     return {
-        "short_lived": replace(_credentials(short_lived), token_lifetime_s=LOCAL_SHORT_LIVED_TOKEN_S),
-        "not_onboarded": _credentials(generate_client(registry, keys, onboarded=False)),
+        "short_lived": replace(_credentials(made["short_lived"]), token_lifetime_s=LOCAL_SHORT_LIVED_TOKEN_S),
+        "not_onboarded": _credentials(made["not_onboarded"]),
         "throttled": replace(
-            _credentials(throttled),
+            _credentials(made["throttled"]),
             limits=ClientLimits(limits.quota_per_minute, limits.spike_interval_s),
         ),
     }

@@ -255,18 +255,25 @@ def generate_client(
     return ClientCredentials(api_key=api_key, kid=kid, private_key_path=path, app_name=record.app_name)
 
 
-def generate_special_clients(registry: ClientRegistry, directory: Path) -> dict[str, ClientCredentials]:
+def generate_special_clients(
+    registry: ClientRegistry,
+    directory: Path,
+    *,
+    throttled_limits: Limits = THROTTLED_CLIENT_LIMITS,
+    short_lived_token_s: int = SHORT_LIVED_TOKEN_S,
+) -> dict[str, ClientCredentials]:
     """The special-purpose clients the suite's ``extra_client`` tests need, by name.
 
-    ``short_lived``: its tokens expire after 2 s. ``not_onboarded``: gets tokens but 403 everywhere.
-    ``throttled``: limits of its own (3 requests a minute, one a second), so both rate-limit 429s
-    can be provoked in seconds whatever the server's throttling. The ``local`` environment and
-    ``serve --credentials-out`` both make them here, so the two never drift apart.
+    ``short_lived``: its tokens expire after ``short_lived_token_s`` (2 s by default). ``not_onboarded``:
+    gets tokens but 403 everywhere. ``throttled``: limits of its own (by default 3 requests a minute, one
+    a second), so both rate-limit 429s can be provoked in seconds whatever the server's throttling. The
+    ``local`` environment (with shorter timings, which it tells the suite) and ``serve
+    --credentials-out`` both make them here, so the two never drift apart.
     """
     return {
-        "short_lived": generate_client(registry, directory, token_lifetime_s=SHORT_LIVED_TOKEN_S),
+        "short_lived": generate_client(registry, directory, token_lifetime_s=short_lived_token_s),
         "not_onboarded": generate_client(registry, directory, onboarded=False),
-        "throttled": generate_client(registry, directory, limits=THROTTLED_CLIENT_LIMITS),
+        "throttled": generate_client(registry, directory, limits=throttled_limits),
     }
 
 
