@@ -174,11 +174,12 @@ ARRIVAL_S = 30.0
 FIRST_LOOK_PAUSE_S = 0.05
 
 
-def _received_for(received_url: str, message_id: str) -> list[tuple[str, dict[str, Any]]]:
+def _received_for(
+    local: httpx.Client, received_url: str, message_id: str
+) -> list[tuple[str, dict[str, Any]]]:
     """(callback kind, item) for every callback the reference receiver accepted about ``message_id``,
     a repeat (the sender may deliver one twice, ops §1.3) only once."""
-    with httpx.Client(trust_env=False, timeout=10.0) as client:
-        snapshot = client.get(received_url).json()
+    snapshot = local.get(received_url).json()
     return [
         (callback["kind"], item)
         for callback in snapshot["callbacks"]
@@ -187,13 +188,12 @@ def _received_for(received_url: str, message_id: str) -> list[tuple[str, dict[st
     ]
 
 
-def _sender_finished(sent_url: str | None, message_id: str, events: int) -> bool:
+def _sender_finished(local: httpx.Client, sent_url: str | None, message_id: str, events: int) -> bool:
     """Whether the sending API has ended (delivered or given up) ``events`` callbacks about
     ``message_id``, so that waiting longer would bring the receiver nothing more."""
     if sent_url is None:
         return False
-    with httpx.Client(trust_env=False, timeout=10.0) as client:
-        snapshot = client.get(sent_url).json()
+    snapshot = local.get(sent_url).json()
     ended = [outcome for outcome in snapshot["outcomes"] if outcome["message_id"] == message_id]
     return len(ended) >= events
 
@@ -217,12 +217,13 @@ def test_a_created_message_reaches_the_receiver_as_its_status_callbacks(
     data = success_data(MESSAGE.send(callback_sending_api, body), 201)
     message_id = str(data["id"])
     wanted = len(MESSAGE_STATUSES) + len(NHSAPP_STATUSES)
-    for pause in (0.0, *growing_pauses(ARRIVAL_S, FIRST_LOOK_PAUSE_S)):
-        time.sleep(pause)
-        finished = _sender_finished(receiver.sent_url, message_id, wanted)  # asked first: then ...
-        received = _received_for(receiver.received_url, message_id)  # ... this is all that will come
-        if finished or len(received) >= wanted:
-            break
+    with httpx.Client(trust_env=False, timeout=10.0) as local:  # one connection for every look
+        for pause in (0.0, *growing_pauses(ARRIVAL_S, FIRST_LOOK_PAUSE_S)):
+            time.sleep(pause)
+            finished = _sender_finished(local, receiver.sent_url, message_id, wanted)  # asked first: then
+            received = _received_for(local, receiver.received_url, message_id)  # this is all that will come
+            if finished or len(received) >= wanted:
+                break
     allure.attach(
         json.dumps([{"kind": kind, **item} for kind, item in received], indent=2),
         name="Callbacks the receiver accepted for the message",
