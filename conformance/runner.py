@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import signal
 import sys
 import tempfile
@@ -36,6 +37,25 @@ from conformance.run_config import RunConfig, options_from
 
 SUITE_DIR = Path(__file__).resolve().parent / "suite"
 PROG = "notify-conformance"
+
+#: what the suite imports from the pytest plugins' distributions (schemathesis, hypothesis, Allure and
+#: this package), imported before pytest starts; the reference's modules too when the run starts it
+_SUITE_IMPORTS = (
+    "schemathesis.pytest.plugin",
+    "_hypothesis_pytestplugin",
+    "allure_pytest.plugin",
+    "conformance.properties.engine",
+    "conformance.properties.stateful",
+    "conformance.callbacks.area",
+    "conformance.reporting.evidence",
+)
+_LOCAL_IMPORTS = (
+    "conformance.local_env",
+    "conformance.reference.server",
+    "conformance.reference.receiver",
+    "conformance.reference.receiver_faults",
+    "conformance.reference.callback_delivery",
+)
 
 
 def options_from_args(args: argparse.Namespace) -> tuple[Options, Path]:
@@ -106,6 +126,16 @@ def unreported_pytest_args(options: Options, args: argparse.Namespace) -> list[s
     return argv + notify_flags(options)
 
 
+def import_ahead(options: Options) -> None:
+    """Import the suite's libraries before pytest does. pytest rewrites the asserts of every module of a
+    plugin's distribution that it imports itself, and where bytecode is not written (a fresh install's
+    first run, ``PYTHONDONTWRITEBYTECODE``) it does so from source on every run: some 440 modules, most
+    of a run's start-up. Modules already imported are left alone; the suite's own test modules are still
+    rewritten, so their asserts keep pytest's explanations."""
+    for name in _SUITE_IMPORTS + (_LOCAL_IMPORTS if options.env == "local" else ()):
+        importlib.import_module(name)
+
+
 def prepare_reports(reports: Path) -> None:
     """The report folder exists and takes files, or the run stops here, before anything is sent."""
     try:
@@ -137,6 +167,7 @@ def run(args: argparse.Namespace) -> ExitCode:
     onboarding = OnboardingEvidence()
     plugins: list[object] = [plugin, run_config, record, collector, session_facts, digest, outcome_log, drift]
     plugins.append(onboarding)
+    import_ahead(options)
     with _interrupts_stop_the_run(record):
         code = pytest.main(pytest_args(args, reports), plugins=plugins)
     exit_code = _exit_code(int(code), record)
