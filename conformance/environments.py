@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, cast
 from urllib.parse import urlsplit
 
 from conformance import nhs_number
@@ -21,6 +21,9 @@ from conformance.auth import load_private_key
 from conformance.errors import ConfigurationError, CredentialsError, UsageError
 from conformance.pacing import RateLimit
 from conformance.safety import SafetyPolicy
+
+#: the plain-data form of an environment (JSON-able: str, int, float, bool, list, dict, None)
+Data = dict[str, Any]
 
 EnvName = Literal["local", "sandbox", "integration", "production-smoke"]
 TargetKind = Literal["sandbox", "integration"]
@@ -362,3 +365,166 @@ def remote_environment(options: Options, environ: Mapping[str, str]) -> Environm
 def scratch_dir(prefix: str) -> Path:
     """A private temporary folder (mode 0700) for generated keys."""
     return Path(tempfile.mkdtemp(prefix=prefix))
+
+
+# The plain-data form of an environment: JSON-able only, so a resolved environment can cross a process
+# boundary (the local servers' child process hands its environment to the run; pytest-xdist workers).
+# Every field travels, secrets included: the data is for a pipe to our own process, never for a file.
+
+
+def environment_to_data(env: Environment) -> Data:
+    """``env`` as plain data that :func:`environment_from_data` turns back into an equal environment."""
+    return {
+        "name": env.name,
+        "targets": [_target_to_data(target) for target in env.targets],
+        "safety": _safety_to_data(env.safety),
+        "budget": {
+            "max_examples": env.budget.max_examples,
+            "negative": env.budget.negative,
+            "coverage_phase": env.budget.coverage_phase,
+            "undeclared_methods": env.budget.undeclared_methods,
+            "request_budget": env.budget.request_budget,
+        },
+        "callbacks": None if env.callbacks is None else _receiver_to_data(env.callbacks),
+    }
+
+
+def options_to_data(options: Options) -> Data:
+    """``options`` as plain data for :func:`options_from_data`."""
+    return {**asdict(options), "faults": list(options.faults)}
+
+
+def options_from_data(data: Data) -> Options:
+    return Options(**{**data, "faults": tuple(data["faults"])})
+
+
+def environment_from_data(data: Data) -> Environment:
+    """The environment :func:`environment_to_data` described."""
+    callbacks = data["callbacks"]
+    return Environment(
+        name=data["name"],
+        targets=tuple(_target_from_data(target) for target in data["targets"]),
+        safety=_safety_from_data(data["safety"]),
+        budget=Budget(**data["budget"]),
+        callbacks=None if callbacks is None else _receiver_from_data(callbacks),
+    )
+
+
+def _credentials_to_data(credentials: Credentials) -> Data:
+    limits = credentials.limits
+    return {
+        "api_key": credentials.api_key,
+        "kid": credentials.kid,
+        "private_key_path": str(credentials.private_key_path),
+        "passphrase": credentials.passphrase,
+        "limits": None if limits is None else [limits.quota_per_minute, limits.spike_interval_s],
+        "token_lifetime_s": credentials.token_lifetime_s,
+    }
+
+
+def _credentials_from_data(data: Data) -> Credentials:
+    limits = data["limits"]
+    return Credentials(
+        api_key=data["api_key"],
+        kid=data["kid"],
+        private_key_path=Path(data["private_key_path"]),
+        passphrase=data["passphrase"],
+        limits=None if limits is None else ClientLimits(int(limits[0]), float(limits[1])),
+        token_lifetime_s=data["token_lifetime_s"],
+    )
+
+
+def _target_to_data(target: Target) -> Data:
+    return {
+        "kind": target.kind,
+        "base_url": target.base_url,
+        "token_url": target.token_url,
+        "credentials": None if target.credentials is None else _credentials_to_data(target.credentials),
+        "extra_clients": {name: _credentials_to_data(c) for name, c in target.extra_clients.items()},
+        "auth_required": target.auth_required,
+        "stateful": target.stateful,
+        "scenarios": target.scenarios,
+        "routing_plan_id": target.routing_plan_id,
+    }
+
+
+def _target_from_data(data: Data) -> Target:
+    credentials = data["credentials"]
+    return Target(
+        kind=cast(TargetKind, data["kind"]),
+        base_url=data["base_url"],
+        token_url=data["token_url"],
+        credentials=None if credentials is None else _credentials_from_data(credentials),
+        extra_clients={name: _credentials_from_data(c) for name, c in data["extra_clients"].items()},
+        auth_required=data["auth_required"],
+        stateful=data["stateful"],
+        scenarios=data["scenarios"],
+        routing_plan_id=data["routing_plan_id"],
+    )
+
+
+def _rate_limit_to_data(limit: RateLimit | None) -> Data | None:
+    return None if limit is None else {"per_second": limit.per_second, "per_minute": limit.per_minute}
+
+
+def _receiver_to_data(receiver: CallbackReceiver) -> Data:
+    sending_api = receiver.sending_api
+    return {
+        "message_status_url": receiver.message_status_url,
+        "channel_status_url": receiver.channel_status_url,
+        "application_id": receiver.application_id,
+        "api_key": receiver.api_key,
+        "timeout_s": receiver.timeout_s,
+        "rate_limit": _rate_limit_to_data(receiver.rate_limit),
+        "max_callbacks": receiver.max_callbacks,
+        "owner": receiver.owner,
+        "sending_api": None if sending_api is None else _target_to_data(sending_api),
+        "received_url": receiver.received_url,
+        "sent_url": receiver.sent_url,
+    }
+
+
+def _receiver_from_data(data: Data) -> CallbackReceiver:
+    rate_limit, sending_api = data["rate_limit"], data["sending_api"]
+    return CallbackReceiver(
+        message_status_url=data["message_status_url"],
+        channel_status_url=data["channel_status_url"],
+        application_id=data["application_id"],
+        api_key=data["api_key"],
+        timeout_s=data["timeout_s"],
+        rate_limit=None if rate_limit is None else RateLimit(**rate_limit),
+        max_callbacks=data["max_callbacks"],
+        owner=data["owner"],
+        sending_api=None if sending_api is None else _target_from_data(sending_api),
+        received_url=data["received_url"],
+        sent_url=data["sent_url"],
+    )
+
+
+def _safety_to_data(policy: SafetyPolicy) -> Data:
+    """The policy's rules and what it has counted and refused so far."""
+    return {
+        "name": policy.name,
+        "allow_writes": policy.allow_writes,
+        "test_patient": policy.test_patient,
+        "token_url": policy.token_url,
+        "request_budget": policy.request_budget,
+        "max_creates": policy.max_creates,
+        "refusals": list(policy.refusals),
+        "sent": policy.sent,
+        "created": policy.created,
+    }
+
+
+def _safety_from_data(data: Data) -> SafetyPolicy:
+    return SafetyPolicy(
+        name=data["name"],
+        allow_writes=data["allow_writes"],
+        test_patient=data["test_patient"],
+        token_url=data["token_url"],
+        request_budget=data["request_budget"],
+        max_creates=data["max_creates"],
+        refusals=list(data["refusals"]),
+        _sent=data["sent"],
+        _created=dict(data["created"]),
+    )

@@ -1,7 +1,9 @@
 """The ``local`` environment: the embedded reference API on loopback, in both modes, with freshly
 generated clients, and the reference callback receiver with a freshly generated API key and application
 id (the callbacks area). This is the one place outside the CLI's ``serve`` that starts the reference; the
-suite itself never imports it.
+suite itself never imports it. By default the servers run in one child process
+(:mod:`conformance.local_servers`, started and stopped from here) that hands back the environment as
+plain data, so that they do not share the test process's GIL.
 
 The self-test's deliberate faults (``--fault``) go to the server whose bank names them: the reference
 API's (:mod:`conformance.reference.faults`) or the receiver's (:mod:`conformance.reference.receiver_faults`).
@@ -10,25 +12,35 @@ API's (:mod:`conformance.reference.faults`) or the receiver's (:mod:`conformance
 from __future__ import annotations
 
 import contextlib
+import json
 import secrets
+import selectors
 import shutil
+import subprocess
+import sys
+import threading
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from conformance import redaction
 from conformance.environments import (
     CallbackReceiver,
     ClientLimits,
     Credentials,
+    Data,
     Environment,
     Options,
     Target,
     budget_for,
+    environment_from_data,
+    options_to_data,
     scratch_dir,
     validate,
 )
+from conformance.errors import ConformanceError
 from conformance.safety import SafetyPolicy
 
 if TYPE_CHECKING:
@@ -52,6 +64,19 @@ LOCAL_THROTTLED_QUOTA_PER_MINUTE = 3
 LOCAL_THROTTLED_SPIKE_PER_MINUTE = 240
 #: the ``short_lived`` client's token lifetime (whole seconds, as ``expires_in`` states it)
 LOCAL_SHORT_LIVED_TOKEN_S = 1
+#: the most the servers' child process may take to answer with its environment (it takes about a second)
+CHILD_START_TIMEOUT_S = 30.0
+#: how long the child gets to stop after its stdin is closed, and again after SIGTERM, before SIGKILL
+CHILD_STOP_TIMEOUT_S = 5.0
+
+#: the child's program: :mod:`conformance.local_servers`, named (not imported: it imports this module),
+#: found on the child's own path or, last, in the folder this copy of the package was imported from
+#: (appended, never put first: a folder such as site-packages must not shadow the standard library)
+_CHILD_PROGRAM = (
+    "import sys; sys.path.append(sys.argv.pop(1)); "
+    "from conformance.local_servers import main; raise SystemExit(main())"
+)
+_PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
 
 def _credentials(generated: ClientCredentials) -> Credentials:
@@ -145,9 +170,9 @@ def _reference_receiver(
 
 
 @contextlib.contextmanager
-def local_environment(options: Options) -> Iterator[Environment]:
-    """Start the reference API (sandbox and integration modes) and the reference receiver, and yield the
-    environment using them."""
+def servers_in_process(options: Options, keys: Path) -> Iterator[Environment]:
+    """Start the reference API (sandbox and integration modes) and the reference receiver in this
+    process, the clients' keys written to ``keys``, and yield the environment using them."""
     from conformance.reference.oauth import generate_client
     from conformance.reference.receiver_faults import FAULTS as RECEIVER_FAULTS
     from conformance.reference.server import ReferenceConfig, start
@@ -156,24 +181,118 @@ def local_environment(options: Options) -> Iterator[Environment]:
     # the self-test's deliberate faults, none in a normal run: each goes to the server it belongs to
     receiver_faults = frozenset(name for name in options.faults if name in RECEIVER_FAULTS)
     faults = frozenset(options.faults) - receiver_faults
+    with (
+        start(
+            ReferenceConfig(mode="sandbox", upstream_timeout_s=LOCAL_UPSTREAM_TIMEOUT_S, faults=faults)
+        ) as sandbox,
+        # throttling off: the suite sends far faster over loopback than live's limits allow; the
+        # ``throttled`` client carries limits of its own for the rate-limit tests
+        start(ReferenceConfig(mode="integration", faults=faults, throttle=False)) as integration,
+        _reference_receiver(receiver_faults, faults, keys) as receiver,
+    ):
+        registry = integration.registry
+        main = _credentials(generate_client(registry, keys))
+        extra = _special_clients(registry, keys)
+        targets = (
+            Target(kind="sandbox", base_url=sandbox.base_url, scenarios=True),
+            _integration_target(integration, main, extra),
+        )
+        yield Environment("local", targets, SafetyPolicy.open(), budget_for(options), receiver)
+
+
+def _stderr_tail(stream: IO[str]) -> tuple[deque[str], threading.Thread]:
+    """The child's last few stderr lines, kept by a thread that drains the pipe (so it never fills)
+    until the child has gone."""
+    tail: deque[str] = deque(maxlen=20)
+
+    def drain() -> None:
+        for line in stream:
+            tail.append(line.rstrip())
+
+    thread = threading.Thread(target=drain, name="local-servers-stderr", daemon=True)
+    thread.start()
+    return tail, thread
+
+
+def _first_line(process: subprocess.Popen[str], tail: deque[str], drain: threading.Thread) -> Data:
+    """The child's answer: its environment, or why it could not start; a one-line error otherwise."""
+    assert process.stdout is not None
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        ready = selector.select(CHILD_START_TIMEOUT_S)
+    line = process.stdout.readline() if ready else ""
+    if not line:
+        process.kill()  # only ever our own child, by its handle
+        process.wait()  # so that the exit code is known (the caller's _stop then closes the pipes)
+        drain.join(CHILD_STOP_TIMEOUT_S)  # its last words, a traceback's last line, are in ``tail`` now
+        why = (
+            f"not ready after {CHILD_START_TIMEOUT_S:g} s" if not ready else f"exit code {process.returncode}"
+        )
+        last = redaction.redact(tail[-1]) if tail else "no output"
+        raise ConformanceError(f"the local reference servers did not start ({why}): {last}")
+    answer: Data = json.loads(line)
+    if "error" in answer:
+        raise ConformanceError(f"the local reference servers did not start: {answer['error']}")
+    return answer
+
+
+def _stop(process: subprocess.Popen[str], drain: threading.Thread) -> None:
+    """Close the child's stdin (its signal to stop), give it a few seconds before insisting, then close
+    the other pipes once its stderr is drained."""
+    with contextlib.suppress(OSError):  # a child already gone has closed its end
+        if process.stdin is not None:
+            process.stdin.close()
+    for insist in (None, process.terminate, process.kill):  # only ever our own child, by its handle
+        if insist is not None:
+            insist()
+        try:
+            process.wait(CHILD_STOP_TIMEOUT_S)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    drain.join(CHILD_STOP_TIMEOUT_S)
+    for stream in (process.stdout, process.stderr):
+        if stream is not None:
+            stream.close()
+
+
+@contextlib.contextmanager
+def servers_in_child(options: Options, keys: Path) -> Iterator[Environment]:
+    """What :func:`servers_in_process` yields, from one child process
+    (:mod:`conformance.local_servers`) that runs the servers, so they never contend for this process's
+    GIL. The options go over its stdin, the environment (secrets included) comes back over its stdout;
+    closing its stdin stops it."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", _CHILD_PROGRAM, str(_PACKAGE_ROOT)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdin is not None and process.stderr is not None
+    tail, drain = _stderr_tail(process.stderr)
+    try:
+        with contextlib.suppress(OSError):  # a child that died at once is reported by _first_line
+            process.stdin.write(json.dumps({"options": options_to_data(options), "keys": str(keys)}) + "\n")
+            process.stdin.flush()
+        environment = environment_from_data(_first_line(process, tail, drain)["environment"])
+        receiver = environment.callbacks
+        if receiver is not None:  # what _reference_receiver registers in the process that runs it
+            redaction.register(receiver.api_key, f"{receiver.application_id}.{receiver.api_key}")
+        yield environment
+    finally:
+        _stop(process, drain)
+
+
+@contextlib.contextmanager
+def local_environment(options: Options, *, in_process: bool = False) -> Iterator[Environment]:
+    """Start the reference API (sandbox and integration modes) and the reference receiver, in one child
+    process (or, ``in_process``, in this one: the self-test's workers, already one process per job), and
+    yield the environment using them."""
+    options = validate(options, {})
     keys = scratch_dir("notify-conformance-keys-")
     try:
-        with (
-            start(
-                ReferenceConfig(mode="sandbox", upstream_timeout_s=LOCAL_UPSTREAM_TIMEOUT_S, faults=faults)
-            ) as sandbox,
-            # throttling off: the suite sends far faster over loopback than live's limits allow; the
-            # ``throttled`` client carries limits of its own for the rate-limit tests
-            start(ReferenceConfig(mode="integration", faults=faults, throttle=False)) as integration,
-            _reference_receiver(receiver_faults, faults, keys) as receiver,
-        ):
-            registry = integration.registry
-            main = _credentials(generate_client(registry, keys))
-            extra = _special_clients(registry, keys)
-            targets = (
-                Target(kind="sandbox", base_url=sandbox.base_url, scenarios=True),
-                _integration_target(integration, main, extra),
-            )
-            yield Environment("local", targets, SafetyPolicy.open(), budget_for(options), receiver)
+        with (servers_in_process if in_process else servers_in_child)(options, keys) as environment:
+            yield environment
     finally:
         shutil.rmtree(keys, ignore_errors=True)

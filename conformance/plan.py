@@ -121,6 +121,7 @@ def rehearse(options: Options, argv: list[str]) -> Plan:
             "conformance.plugin",
             "--notify-rehearse",
             str(out),
+            "--notify-local-in-process",  # as before: the rehearsal is already a child process
             "--notify-rate-limit",
             "off",
             "-q",

@@ -83,6 +83,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     # run --plan: play the run against the embedded reference and write what it sent to this file
     group.addoption("--notify-rehearse", default=None, help=argparse.SUPPRESS)
+    # the self-test's workers and the plan's rehearsal: the local servers in this process, not a child
+    group.addoption("--notify-local-in-process", action="store_true", default=False, help=argparse.SUPPRESS)
 
 
 # tryfirst: before allure-pytest's pytest_configure, which creates the results writer _wire_reporting swaps
@@ -166,7 +168,11 @@ class RunState:
             flags = {s.attribute: get(f"--notify-{s.name}") for s in settings.SETTINGS if s.name != "reports"}
             options, _ = options_from(flags, faults=tuple(get("--notify-fault")))
             try:
-                self._run_config = RunConfig.build(options, rehearsal_file=get("--notify-rehearse"))
+                self._run_config = RunConfig.build(
+                    options,
+                    rehearsal_file=get("--notify-rehearse"),
+                    local_in_process=bool(get("--notify-local-in-process")),
+                )
             except ConformanceError as error:
                 raise pytest.UsageError(str(error)) from None
         return self._run_config
@@ -212,7 +218,8 @@ class RunState:
         if run_config.environment is None:
             from conformance.local_env import local_environment
 
-            return self._stack.enter_context(local_environment(run_config.options))
+            local = local_environment(run_config.options, in_process=run_config.local_in_process)
+            return self._stack.enter_context(local)
         if run_config.rehearsal_file is not None:
             from conformance.rehearsal import rehearsal_environment
 

@@ -22,16 +22,23 @@ class RunConfig:
     environment: Environment | None = None
     #: ``run --plan``: play the run against the reference and write what it sent to this file
     rehearsal_file: str | None = None
+    #: ``local``: run the reference servers in the test process rather than in a child process of their
+    #: own (the self-test's workers and the plan's rehearsal, each already a process of its own)
+    local_in_process: bool = False
 
     @classmethod
     def build(
-        cls, options: Options, environ: Mapping[str, str] | None = None, rehearsal_file: str | None = None
+        cls,
+        options: Options,
+        environ: Mapping[str, str] | None = None,
+        rehearsal_file: str | None = None,
+        local_in_process: bool = False,
     ) -> RunConfig:
         """Validate ``options`` and resolve a remote environment: the one place both happen."""
         environ = os.environ if environ is None else environ
         options = environments.validate(options, environ)
         remote = None if options.env == "local" else environments.remote_environment(options, environ)
-        return cls(options, remote, rehearsal_file)
+        return cls(options, remote, rehearsal_file, local_in_process)
 
 
 def options_from(

@@ -39,7 +39,7 @@ SUITE_DIR = Path(__file__).resolve().parent / "suite"
 PROG = "notify-conformance"
 
 #: what the suite imports from the pytest plugins' distributions (schemathesis, hypothesis, Allure and
-#: this package), imported before pytest starts; the reference's modules too when the run starts it
+#: this package), imported before pytest starts (the local reference servers run in a child process)
 _SUITE_IMPORTS = (
     "schemathesis.pytest.plugin",
     "_hypothesis_pytestplugin",
@@ -49,13 +49,7 @@ _SUITE_IMPORTS = (
     "conformance.callbacks.area",
     "conformance.reporting.evidence",
 )
-_LOCAL_IMPORTS = (
-    "conformance.local_env",
-    "conformance.reference.server",
-    "conformance.reference.receiver",
-    "conformance.reference.receiver_faults",
-    "conformance.reference.callback_delivery",
-)
+_LOCAL_IMPORTS = ("conformance.local_env",)
 
 
 def options_from_args(args: argparse.Namespace) -> tuple[Options, Path]:

@@ -73,7 +73,7 @@ class SafetyPolicy:
     refusals: list[str] = field(default_factory=list)
     _sent: int = 0
     _created: dict[str, int] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
     def open(cls) -> SafetyPolicy:
@@ -103,6 +103,12 @@ class SafetyPolicy:
     @property
     def sent(self) -> int:
         return self._sent
+
+    @property
+    def created(self) -> dict[str, int]:
+        """Creates allowed so far, by kind (``message``, ``batch``)."""
+        with self._lock:
+            return dict(self._created)
 
     def check(self, method: str, url: str, body: bytes) -> None:
         """Refuse (raise) or count the request. Called by the transport before sending."""

@@ -101,6 +101,7 @@ def pytest_argv(job: Job) -> list[str]:
         "fE",  # a log is read for its failures (the run's own -r N leaves them to its digest)
         "-p",
         "no:unraisableexception",  # its garbage collection at the end of every session costs ~0.2 s
+        "--notify-local-in-process",  # a worker is already a process of its own, with a core of its own
     ]
     if job.faults:
         argv.append("--tb=line")  # hundreds of expected failures: their tracebacks would cost seconds

@@ -32,7 +32,7 @@ def test_a_fault_job_runs_the_local_suite_with_its_fault_and_no_reports() -> Non
         ("-p", "no:notify_conformance"),
     ]:
         assert pair in itertools.pairwise(argv), pair
-    assert {"-q", "--tb=line", "--maxfail=1"} <= set(argv)
+    assert {"-q", "--tb=line", "--maxfail=1", "--notify-local-in-process"} <= set(argv)
     assert not {"--alluredir", "--junitxml", "--clean-alluredir"} & set(argv)
     report_chars = [chars for flag, chars in itertools.pairwise(argv) if flag == "-r"]
     assert report_chars[-1] == "fE"  # the last -r wins: a job's log lists its failures
