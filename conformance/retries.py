@@ -136,7 +136,20 @@ class RetryingTransport(httpx.BaseTransport):
         if request.extensions.get(self._no_retry):
             return self._inner.handle_request(request)
         judged: frozenset[int] = request.extensions.get(self._judged, frozenset())
+        # The first attempt is sent outside stamina: almost every answer is no throttling answer, and only
+        # one that is enters the retry machinery (as that machinery's own first attempt).
+        response = self._inner.handle_request(request)
+        request.extensions[WAITED] = ()
+        throttled = _to_wait_out(response, judged)
+        if throttled is None:
+            return response
+        return self._retried(request, judged, throttled)
+
+    def _retried(self, request: httpx.Request, judged: frozenset[int], first: _Throttled) -> httpx.Response:
+        """Wait out ``first`` (the first attempt's answer) and the throttling answers after it, within the
+        request's and the run's wait budget."""
         waits: list[Wait] = []
+        pending: _Throttled | None = first
         budget = _Budget(self._policy, self._ledger)
 
         def backoff(error: Exception) -> bool | float:
@@ -158,14 +171,16 @@ class RetryingTransport(httpx.BaseTransport):
                 on=backoff, attempts=self._policy.max_retries + 1, timeout=None
             ):
                 with attempt:
-                    response = self._inner.handle_request(request)
-                    request.extensions[WAITED] = tuple(wait.describe() for wait in waits)
-                    wait_s = _wait_asked(response)
-                    throttled = response.status_code in RETRYABLE and response.status_code not in judged
-                    if throttled and (wait_s is not None or response.status_code == 429):
-                        response.read()
-                        raise _Throttled(response, wait_s)
-                    return response
+                    # the first time round, ``pending`` is the answer of the attempt sent before the loop
+                    if pending is None:
+                        response = self._inner.handle_request(request)
+                        request.extensions[WAITED] = tuple(wait.describe() for wait in waits)
+                        pending = _to_wait_out(response, judged)
+                        if pending is None:
+                            return response
+                    throttled, pending = pending, None
+                    throttled.response.read()
+                    raise throttled
         except _Throttled as given_up:
             last = given_up.response
         self._ledger.note_gave_up()
@@ -180,8 +195,16 @@ class RetryingTransport(httpx.BaseTransport):
         self._inner.close()
 
 
-def _wait_asked(response: httpx.Response) -> float | None:
-    return retry_after_seconds(response.headers.get("Retry-After"))
+def _to_wait_out(response: httpx.Response, judged: frozenset[int]) -> _Throttled | None:
+    """The throttling answer to wait out (one ``judged`` does not cover: a 429, or a 425/503 that says
+    when to come back), or None for an answer to hand back."""
+    status = response.status_code
+    if status not in RETRYABLE or status in judged:
+        return None
+    wait_s = retry_after_seconds(response.headers.get("Retry-After"))
+    if wait_s is None and status != 429:
+        return None
+    return _Throttled(response, wait_s)
 
 
 @dataclass

@@ -73,9 +73,10 @@ class PacedTransport(httpx.BaseTransport):
         self._clock.check()
         if self._pacer is not None:
             self._pacer.wait_turn()
-        self._traffic.note_sent(request.method, str(request.url))
+        url = str(request.url)
+        self._traffic.note_sent(request.method, url)
         response = self._inner.handle_request(request)
-        self._traffic.note_answer(request.method, str(request.url), response.status_code)
+        self._traffic.note_answer(request.method, url, response.status_code)
         return response
 
     def close(self) -> None:

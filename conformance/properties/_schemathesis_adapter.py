@@ -21,6 +21,7 @@ it for a request the suite built; ``tests/unit/test_property_requests.py`` compa
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -115,7 +116,7 @@ def ready_response(response: httpx.Response) -> schemathesis.Response:
         return schemathesis.Response.from_any(response)
     prepared = requests.PreparedRequest()
     prepared.prepare_method(request.method)
-    prepared.prepare_url(url, dict(request.url.params))
+    prepared.url = _prepared_url(request.url)
     prepared.prepare_headers(dict(request.headers))
     prepared._cookies = RequestsCookieJar()
     prepared.prepare_body(request.content, None, None)
@@ -130,3 +131,12 @@ def ready_response(response: httpx.Response) -> schemathesis.Response:
         http_version=response.http_version,
         verify=True,
     )
+
+
+@functools.lru_cache(maxsize=1024)
+def _prepared_url(url: httpx.URL) -> str | None:
+    """``url`` as ``requests`` prepares it, with the query parameters ``Response.from_any`` hands it again
+    (the URL's own): a function of the URL alone, kept because most cases of an operation share theirs."""
+    prepared = requests.PreparedRequest()
+    prepared.prepare_url(str(url), dict(url.params))
+    return prepared.url

@@ -4,6 +4,7 @@ response, and known discrepancies are counted under their names instead of faili
 
 from __future__ import annotations
 
+import functools
 import gc
 import json
 import time
@@ -126,7 +127,7 @@ def _request(http: httpx.Client, case: Case, base_url: str) -> httpx.Request:
         # per-request merging of the client's defaults (the headers minus Accept, the timeout)
         request = httpx.Request(
             kwargs["method"],
-            kwargs["url"],
+            _parsed_url(kwargs["url"]),
             params=kwargs.get("params"),
             headers=_client_headers(http),
             content=content,
@@ -138,6 +139,12 @@ def _request(http: httpx.Client, case: Case, base_url: str) -> httpx.Request:
     # generated): 425 "still being processed" is then a documented answer to judge, not a wait of 300 s.
     request.extensions[JUDGED] = JUDGED_BY_PROPERTIES
     return request
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed_url(url: str) -> httpx.URL:
+    """``url`` parsed once: an ``httpx.URL`` never changes, and most cases of an operation share theirs."""
+    return httpx.URL(url)
 
 
 def _client_headers(http: httpx.Client) -> httpx.Headers:
@@ -224,7 +231,8 @@ class PropertyRunner:
             extra.append(self._ignored_auth)
 
         def test(case: Case) -> None:
-            if case.meta is not None and case.meta.generation.mode.is_positive:
+            meta = case.meta  # each read hashes the generated parts again to see whether they changed
+            if meta is not None and meta.generation.mode.is_positive:
                 _fresh_references(case)
             try:
                 response = self.http.send(_request(self.http, case, self.target.base_url), auth=None)
