@@ -3,6 +3,7 @@ against the reference API in tests/suite)."""
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -33,6 +34,22 @@ def rsa_key() -> rsa.RSAPrivateKey:
 def test_a_valid_key_loads(tmp_path: Path, rsa_key: rsa.RSAPrivateKey) -> None:
     loaded = load_private_key(_write(tmp_path / "k.pem", rsa_key))
     assert loaded.key_size == 2048
+
+
+def test_an_unchanged_key_file_is_loaded_once_and_a_changed_one_again(
+    tmp_path: Path, rsa_key: rsa.RSAPrivateKey
+) -> None:
+    path = _write(tmp_path / "k.pem", rsa_key)
+    first = load_private_key(path)
+    assert load_private_key(path) is first  # not checked by cryptography a second time
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    _write(path, other)
+    os.utime(path, ns=(time.time_ns(), path.stat().st_mtime_ns + 1_000_000))
+    assert load_private_key(path).public_key().public_numbers() == other.public_key().public_numbers()
+    path.write_bytes(b"")  # a file spoilt after a good load is refused, not served from memory
+    os.utime(path, ns=(time.time_ns(), path.stat().st_mtime_ns + 2_000_000))
+    with pytest.raises(CredentialsError, match="not a valid PEM"):
+        load_private_key(path)
 
 
 @pytest.mark.parametrize(
