@@ -153,6 +153,8 @@ class RunState:
     #: the command's resolved configuration; under plain pytest built from --notify-* when first needed
     _run_config: RunConfig | None = None
     _environment: Environment | None = None
+    #: why the environment could not be started, once it could not
+    _start_failure: ConformanceError | None = None
     _conduct: Conduct | None = None
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     _clients: dict[str, httpx.Client] = field(default_factory=dict)
@@ -206,8 +208,16 @@ class RunState:
 
     @property
     def environment(self) -> Environment:
+        if self._start_failure is not None:  # nothing tries to start them again
+            pytest.exit(str(self._start_failure), returncode=self._start_failure.exit_code)
         if self._environment is None:
-            self._environment = self._start()
+            try:
+                self._environment = self._start()
+            except ConformanceError as error:
+                # the local servers (or the rehearsal's) did not start: the session ends with the error's
+                # one line and exit code
+                self._start_failure = self.record.stop = error
+                pytest.exit(str(error), returncode=error.exit_code)
             self.record.environment = self._environment
         return self._environment
 
@@ -293,6 +303,15 @@ class RunState:
 
 
 _STATE = pytest.StashKey[RunState]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection(session: pytest.Session) -> None:
+    """The command's run resolves its environment before collecting, so that servers that cannot start
+    end the session in one line (collecting would report it once per test module)."""
+    state = session.config.stash.get(_STATE, None)
+    if state is not None and state.record.owned_by_command:
+        state.environment  # noqa: B018 - started (or its failure recorded) here
 
 
 @pytest.hookimpl(tryfirst=True)
