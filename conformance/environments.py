@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from conformance import nhs_number
@@ -374,18 +374,13 @@ def scratch_dir(prefix: str) -> Path:
 
 def environment_to_data(env: Environment) -> Data:
     """``env`` as plain data that :func:`environment_from_data` turns back into an equal environment."""
+    callbacks = env.callbacks
     return {
         "name": env.name,
-        "targets": [_target_to_data(target) for target in env.targets],
+        "targets": [asdict(target, dict_factory=_plain) for target in env.targets],
         "safety": _safety_to_data(env.safety),
-        "budget": {
-            "max_examples": env.budget.max_examples,
-            "negative": env.budget.negative,
-            "coverage_phase": env.budget.coverage_phase,
-            "undeclared_methods": env.budget.undeclared_methods,
-            "request_budget": env.budget.request_budget,
-        },
-        "callbacks": None if env.callbacks is None else _receiver_to_data(env.callbacks),
+        "budget": asdict(env.budget),
+        "callbacks": None if callbacks is None else asdict(callbacks, dict_factory=_plain),
     }
 
 
@@ -410,94 +405,41 @@ def environment_from_data(data: Data) -> Environment:
     )
 
 
-def _credentials_to_data(credentials: Credentials) -> Data:
-    limits = credentials.limits
-    return {
-        "api_key": credentials.api_key,
-        "kid": credentials.kid,
-        "private_key_path": str(credentials.private_key_path),
-        "passphrase": credentials.passphrase,
-        "limits": None if limits is None else [limits.quota_per_minute, limits.spike_interval_s],
-        "token_lifetime_s": credentials.token_lifetime_s,
-    }
+def _plain(fields: list[tuple[str, Any]]) -> Data:
+    """``asdict``'s mapping of a dataclass's fields, with paths as text (JSON has no path)."""
+    return {name: str(value) if isinstance(value, Path) else value for name, value in fields}
 
 
 def _credentials_from_data(data: Data) -> Credentials:
     limits = data["limits"]
     return Credentials(
-        api_key=data["api_key"],
-        kid=data["kid"],
-        private_key_path=Path(data["private_key_path"]),
-        passphrase=data["passphrase"],
-        limits=None if limits is None else ClientLimits(int(limits[0]), float(limits[1])),
-        token_lifetime_s=data["token_lifetime_s"],
+        **{
+            **data,
+            "private_key_path": Path(data["private_key_path"]),
+            "limits": None if limits is None else ClientLimits(**limits),
+        }
     )
-
-
-def _target_to_data(target: Target) -> Data:
-    return {
-        "kind": target.kind,
-        "base_url": target.base_url,
-        "token_url": target.token_url,
-        "credentials": None if target.credentials is None else _credentials_to_data(target.credentials),
-        "extra_clients": {name: _credentials_to_data(c) for name, c in target.extra_clients.items()},
-        "auth_required": target.auth_required,
-        "stateful": target.stateful,
-        "scenarios": target.scenarios,
-        "routing_plan_id": target.routing_plan_id,
-    }
 
 
 def _target_from_data(data: Data) -> Target:
     credentials = data["credentials"]
     return Target(
-        kind=cast(TargetKind, data["kind"]),
-        base_url=data["base_url"],
-        token_url=data["token_url"],
-        credentials=None if credentials is None else _credentials_from_data(credentials),
-        extra_clients={name: _credentials_from_data(c) for name, c in data["extra_clients"].items()},
-        auth_required=data["auth_required"],
-        stateful=data["stateful"],
-        scenarios=data["scenarios"],
-        routing_plan_id=data["routing_plan_id"],
+        **{
+            **data,
+            "credentials": None if credentials is None else _credentials_from_data(credentials),
+            "extra_clients": {name: _credentials_from_data(c) for name, c in data["extra_clients"].items()},
+        }
     )
-
-
-def _rate_limit_to_data(limit: RateLimit | None) -> Data | None:
-    return None if limit is None else {"per_second": limit.per_second, "per_minute": limit.per_minute}
-
-
-def _receiver_to_data(receiver: CallbackReceiver) -> Data:
-    sending_api = receiver.sending_api
-    return {
-        "message_status_url": receiver.message_status_url,
-        "channel_status_url": receiver.channel_status_url,
-        "application_id": receiver.application_id,
-        "api_key": receiver.api_key,
-        "timeout_s": receiver.timeout_s,
-        "rate_limit": _rate_limit_to_data(receiver.rate_limit),
-        "max_callbacks": receiver.max_callbacks,
-        "owner": receiver.owner,
-        "sending_api": None if sending_api is None else _target_to_data(sending_api),
-        "received_url": receiver.received_url,
-        "sent_url": receiver.sent_url,
-    }
 
 
 def _receiver_from_data(data: Data) -> CallbackReceiver:
     rate_limit, sending_api = data["rate_limit"], data["sending_api"]
     return CallbackReceiver(
-        message_status_url=data["message_status_url"],
-        channel_status_url=data["channel_status_url"],
-        application_id=data["application_id"],
-        api_key=data["api_key"],
-        timeout_s=data["timeout_s"],
-        rate_limit=None if rate_limit is None else RateLimit(**rate_limit),
-        max_callbacks=data["max_callbacks"],
-        owner=data["owner"],
-        sending_api=None if sending_api is None else _target_from_data(sending_api),
-        received_url=data["received_url"],
-        sent_url=data["sent_url"],
+        **{
+            **data,
+            "rate_limit": None if rate_limit is None else RateLimit(**rate_limit),
+            "sending_api": None if sending_api is None else _target_from_data(sending_api),
+        }
     )
 
 
