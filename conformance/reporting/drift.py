@@ -10,7 +10,7 @@ answer, the property tests' included) and a pytest plugin; :func:`install` conne
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -131,6 +131,33 @@ class DriftCollector:
             terminalreporter.write_sep("=", title, yellow=not self.is_strict(), red=self.is_strict())
             for line in lines:
                 terminalreporter.write_line(line)
+
+    def merge(
+        self,
+        entries: dict[str, DriftEntry],
+        exercised: set[str],
+        unjudged: int,
+        collected: Sequence[str] = (),
+    ) -> None:
+        """Add what another process of the same run collected (a pytest-xdist worker's share). Each
+        thing's example is the one from the test first in ``collected`` (the run's tests in order), as a
+        run in one process would show it."""
+        position = {nodeid: index for index, nodeid in enumerate(collected)}
+
+        def rank(entry: DriftEntry) -> int:
+            return position.get(entry.example.get("test") or "", len(position))
+
+        for key, other in entries.items():
+            entry = self.entries.get(key)
+            if entry is None:
+                self.entries[key] = other
+                continue
+            entry.answers += other.answers
+            entry.tests |= other.tests
+            if rank(other) < rank(entry):
+                entry.drift, entry.example = other.drift, other.example
+        self.exercised |= exercised
+        self.unjudged += unjudged
 
     # -- what was found ------------------------------------------------------------------------------------
     def is_strict(self) -> bool:

@@ -246,6 +246,27 @@ class OnboardingEvidence:
         room = max(0, self.messages_listed - len(self.messages))
         self.messages.extend(rows[:room])
 
+    def merge(
+        self,
+        messages: list[CreatedMessage],
+        batches: list[CreatedBatch],
+        tokens: list[ObtainedToken],
+        messages_created: int,
+        batches_created: int,
+        tokens_obtained: int,
+        unread: int,
+    ) -> None:
+        """Add what another process of the same run collected (a pytest-xdist worker's share): the
+        counts add up, and the lists, in time order, keep to their limits."""
+        with self._lock:
+            self.messages = sorted(self.messages + messages, key=_time)[: self.messages_listed]
+            self.batches = sorted(self.batches + batches, key=_time)[: self.messages_listed]
+            self.tokens = sorted(self.tokens + tokens, key=_time)[: self.tokens_listed]
+            self.messages_created += messages_created
+            self.batches_created += batches_created
+            self.tokens_obtained += tokens_obtained
+            self.unread += unread
+
     # -- pytest hooks --------------------------------------------------------------------------------------
     def pytest_runtest_logstart(self, nodeid: str) -> None:
         self._current = nodeid
@@ -361,6 +382,10 @@ class OnboardingEvidence:
         path = results / f"{uuid.uuid4()}-globals.json"
         path.write_text(json.dumps({"attachments": attachments, "errors": []}) + "\n", encoding="utf-8")
         return path
+
+
+def _time(row: CreatedMessage | CreatedBatch | ObtainedToken) -> str:
+    return row.time
 
 
 def _same_url(url: str, other: str) -> bool:

@@ -59,6 +59,7 @@ class Failure:
     when: str
     lines: tuple[str, ...]
     exchange: str | None = None
+    nodeid: str = ""
 
     def render(self) -> list[str]:
         phase = "" if self.when in ("call", "collect") else f" (error in {self.when})"
@@ -69,13 +70,9 @@ class Failure:
         return [cut(line) for line in shown]
 
 
-@dataclass
-class _Pending:
-    """What makereport learnt about a report, kept until the report is logged."""
-
-    area: str
-    lines: tuple[str, ...]
-    exchange: str | None
+#: the report attribute that carries what makereport learnt about a failure (its lines and last exchange)
+#: to wherever the report is logged: this process, or pytest-xdist's controller
+FAILURE_ATTRIBUTE = "notify_failure"
 
 
 @dataclass(eq=False)
@@ -98,8 +95,10 @@ class FailureDigest:
     failures: dict[str, list[Failure]] = field(default_factory=dict)
     not_assessed: collections.Counter[str] = field(default_factory=collections.Counter)
     collection_errors: list[Failure] = field(default_factory=list)
+    #: the collected tests' node ids in order, so failures read in that order however the run was
+    #: shared out (pytest-xdist's controller learns them from its workers)
+    collected: list[str] = field(default_factory=list)
     _last: Exchange | None = field(default=None, repr=False)
-    _pending: dict[tuple[str, str], _Pending] = field(default_factory=dict, repr=False)
     _root: Path | None = field(default=None, repr=False)
 
     # -- the Recorder listener ---------------------------------------------------------------------------
@@ -135,6 +134,10 @@ class FailureDigest:
             for lines in found
         ]
 
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.collected = [item.nodeid for item in session.items]
+
     def pytest_runtest_logstart(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
         self._last = None
 
@@ -146,29 +149,25 @@ class FailureDigest:
         report = yield
         if report.failed:
             lines = failure_lines(call.excinfo.value) if call.excinfo is not None else ()
-            self._pending[(report.nodeid, report.when)] = _Pending(
-                area=_area(report, item),
-                lines=tuple(lines) or tuple(_longrepr_lines(report)),
-                exchange=None if self._last is None else exchange_line(self._last),
-            )
+            exchange = None if self._last is None else exchange_line(self._last)
+            # plain data on the report, so that it travels with it to a pytest-xdist controller
+            made = {"area": _area(report, item), "lines": list(lines), "exchange": exchange}
+            setattr(report, FAILURE_ATTRIBUTE, made)
         return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        pending = self._pending.pop((report.nodeid, report.when), None)
         if report.skipped:
             if is_not_assessed(report):
                 self.not_assessed[skip_reason(report)] += 1
             return
         if not report.failed:
             return
-        if pending is None:  # a report this plugin did not see made (another plugin, a worker)
-            pending = _Pending(_area(report, None), tuple(_longrepr_lines(report)), None)
-        area = getattr(report, "notify_area", None) or pending.area
-        self.failures.setdefault(area, []).append(
-            Failure(
-                self._relative(report.nodeid), report.when, self._condensed(pending.lines), pending.exchange
-            )
-        )
+        made: dict[str, Any] = getattr(report, FAILURE_ATTRIBUTE, None) or {}  # none: another plugin's
+        lines = made.get("lines") or _longrepr_lines(report)
+        area = getattr(report, "notify_area", None) or made.get("area") or NO_AREA
+        location, shown = self._relative(report.nodeid), self._condensed(lines)
+        failure = Failure(location, report.when, shown, made.get("exchange"), report.nodeid)
+        self.failures.setdefault(area, []).append(failure)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         """A suite module that cannot be collected is the suite's problem, not the API's: listed first."""
@@ -233,10 +232,16 @@ class FailureDigest:
         return lines
 
     def ordered(self) -> list[tuple[str, list[Failure]]]:
-        """Areas in the order a supplier reads them, then any others by name, ``other`` last."""
-        known = [(name, self.failures[name]) for name in AREAS if name in self.failures]
+        """Areas in the order a supplier reads them, then any others by name, ``other`` last; in each,
+        the failures in collection order (a failure of a test not collected here comes last)."""
+        position = {nodeid: index for index, nodeid in enumerate(self.collected)}
+        by_area = {
+            name: sorted(failures, key=lambda f: position.get(f.nodeid, len(position)))
+            for name, failures in self.failures.items()
+        }
+        known = [(name, by_area[name]) for name in AREAS if name in by_area]
         rest = sorted(
-            ((name, failures) for name, failures in self.failures.items() if name not in AREAS),
+            ((name, failures) for name, failures in by_area.items() if name not in AREAS),
             key=lambda pair: (pair[0] == NO_AREA, pair[0]),
         )
         return known + rest
