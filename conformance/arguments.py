@@ -31,6 +31,14 @@ def at_least_one(text: str) -> int:
     return value
 
 
+def workers(text: str) -> int | str:
+    """``auto`` or a count of at least 1."""
+    try:
+        return settings.parse_workers(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def port_number(text: str) -> int:
     """A TCP port, 0-65535 (0 picks a free one)."""
     value = _int(text, "a port number")

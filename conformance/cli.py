@@ -91,6 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="your channel status callback URL (default: --callback-receiver-url)",
     )
+    run.add_argument(
+        "--workers",
+        type=arguments.workers,
+        metavar="N",
+        help="local: test processes sharing the run (default: auto, one per CPU core, at most "
+        f"{environments.MAX_AUTO_WORKERS}; 1 runs the suite in this process)",
+    )
     run.add_argument("-q", "--quiet", action="store_true", help="less pytest output")
     # local only: start the reference with deliberate faults (the self-test's building block)
     run.add_argument("--fault", action="append", default=[], help=argparse.SUPPRESS)

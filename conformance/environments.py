@@ -45,6 +45,10 @@ ENV_PASSPHRASE = "NOTIFY_PRIVATE_KEY_PASSPHRASE"
 
 #: client-side pacing by environment, well inside the live per-application limits (a quota of 1,200 a
 #: minute, a spike arrest of 6,000 a minute smoothed to one request per 10 ms); local is not paced
+#: ``--workers auto`` uses at most this many test processes: the local reference servers answer from one
+#: process of their own, so more test processes than this only wait for it
+MAX_AUTO_WORKERS = 4
+
 DEFAULT_RATE_LIMITS: dict[str, RateLimit | None] = {
     "local": None,
     "sandbox": RateLimit(per_second=10, per_minute=900),
@@ -213,6 +217,18 @@ class Options:
     #: a remote run's callbacks area: the supplier's message status (and channel status) callback URL
     callback_receiver_url: str | None = None
     channel_callback_receiver_url: str | None = None
+    #: local: test processes sharing the run (None: ``--workers auto``, see :attr:`test_processes`)
+    workers: int | None = None
+
+    @property
+    def test_processes(self) -> int:
+        """How many processes run the tests: one for a remote target, whose pacing and budgets one
+        process keeps; for ``local``, ``--workers``, or one per CPU core this process may use."""
+        if self.env != "local":
+            return 1
+        if self.workers is not None:
+            return self.workers
+        return max(1, min(_usable_cpus(), MAX_AUTO_WORKERS))
 
     @property
     def pacing(self) -> RateLimit | None:
@@ -220,6 +236,12 @@ class Options:
         if self.rate_limit is not None:
             return RateLimit.parse(self.rate_limit)
         return DEFAULT_RATE_LIMITS[self.env]
+
+
+def _usable_cpus() -> int:
+    """The CPU cores this process may run on (all of them where the system cannot say)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else (os.cpu_count() or 1)
 
 
 def validate(options: Options, environ: Mapping[str, str] | None = None) -> Options:
@@ -253,6 +275,10 @@ def validate(options: Options, environ: Mapping[str, str] | None = None) -> Opti
             raise UsageError("--max-creates applies only to --env production-smoke")
         if options.max_creates < 0:
             raise UsageError("--max-creates must be 0 or more")
+    if options.workers is not None and options.workers > 1 and options.env != "local":
+        raise UsageError(
+            "--workers applies only to --env local: a remote target is paced and counted by one process"
+        )
     if options.env in ("integration", "production-smoke"):
         credentials_from_env(environ)
     _check_callback_receiver(options, environ)

@@ -11,7 +11,7 @@ its exit code.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 
 import pytest
@@ -59,14 +59,19 @@ class RunRecord:
     conduct: tuple[tuple[str, str], ...] = ()
     #: True while a test runs (Ctrl-C then aborts its request; between tests it only stops the loop)
     in_test: bool = False
+    #: set in pytest-xdist's controller, which runs no test itself: how to stop the workers' tests
+    stop_workers: Callable[[str], None] | None = None
     _session: pytest.Session | None = None
 
     def stop_run(self, error: NotAssessable) -> None:
         """Stop after the current test (the first reason wins)."""
         if self.stop is None:
             self.stop = error
+        reason = f"{error.label}: {error.detail}"
         if self._session is not None:
-            self._session.shouldstop = f"{error.label}: {error.detail}"
+            self._session.shouldstop = reason
+        if self.stop_workers is not None:
+            self.stop_workers(reason)
 
     def probe_failed(self, error: NotAssessable | ConformanceError) -> None:
         """The probe before the first test found no API: nothing ran."""
@@ -87,7 +92,8 @@ class RunRecord:
         return f"run inconclusive: {total} test(s) could not be assessed: {count} × {reason}{more}"
 
     def pytest_runtest_logstart(self) -> None:
-        self.in_test = True
+        # the controller hears of every worker's tests, and runs none
+        self.in_test = self.stop_workers is None
 
     def pytest_runtest_logfinish(self) -> None:
         self.in_test = False
@@ -112,6 +118,9 @@ class RunRecord:
             self.not_assessed[f"{error.label}: {error.detail}"] += 1
             if error.stops_run:
                 self.stop_run(error)
-        if report.when == "call" or not report.passed:
-            self.reported.add(item.nodeid)
         return report
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # a report, not its making: pytest-xdist's controller hears every worker's reports
+        if report.when == "call" or not report.passed:
+            self.reported.add(report.nodeid)

@@ -116,9 +116,7 @@ def rehearse(options: Options, argv: list[str]) -> Plan:
             sys.executable,
             "-m",
             "pytest",
-            *argv,
-            "-p",
-            "conformance.plugin",
+            *argv,  # the plugin among them (-p conformance.plugin)
             "--notify-rehearse",
             str(out),
             "--notify-local-in-process",  # as before: the rehearsal is already a child process

@@ -30,7 +30,10 @@ from conformance.traffic import RunClock, Traffic
 from conformance.transport import DEFAULT_TIMEOUT_S, Conduct, Recorder, auth_for, build_client
 
 if TYPE_CHECKING:
+    from types import ModuleType
+
     from conformance.callbacks.area import CallbackArea
+    from conformance.distributed import Controller
     from conformance.properties.engine import PropertyRunner
 
 MARKERS = {
@@ -92,14 +95,29 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for marker, help_text in MARKERS.items():
         config.addinivalue_line("markers", f"{marker}: {help_text}")
+    distributed = _distributed(config)
+    if distributed is not None and distributed.is_worker(config):  # a worker of the command's run
+        for worker_plugin in distributed.worker_plugins(config):
+            config.pluginmanager.register(worker_plugin)
     plugins = [p for _, p in config.pluginmanager.list_name_plugin()]  # get_plugins() hashes them
     record = next((p for p in plugins if isinstance(p, RunRecord)), None)
     if record is None:  # plain pytest: the command passes its own
         record = RunRecord(owned_by_command=False)
         config.pluginmanager.register(record, "notify-run-record")
     given = next((p for p in plugins if isinstance(p, RunConfig)), None)
-    config.stash[_STATE] = RunState(config, record, given)
-    _wire_reporting(config, config.stash[_STATE])
+    state = config.stash[_STATE] = RunState(config, record, given)
+    if distributed is not None and distributed.is_distributing(config) and record.owned_by_command:
+        config.pluginmanager.register(distributed.Controller(state), distributed.CONTROLLER_NAME)
+    _wire_reporting(config, state)
+
+
+def _distributed(config: pytest.Config) -> ModuleType | None:
+    """:mod:`conformance.distributed` when pytest-xdist shares this session out (imported only then)."""
+    if getattr(config.option, "dist", "no") == "no" and not hasattr(config, "workerinput"):
+        return None
+    from conformance import distributed
+
+    return distributed
 
 
 def _wire_reporting(config: pytest.Config, state: RunState) -> None:
@@ -166,8 +184,13 @@ class RunState:
     def run_config(self) -> RunConfig:
         if self._run_config is None:
             get = self.config.getoption
-            # every setting but the report folder, which only the command writes
-            flags = {s.attribute: get(f"--notify-{s.name}") for s in settings.SETTINGS if s.name != "reports"}
+            # every setting but the command's own (plain pytest writes no report of ours and has ``-n``)
+            command_only = settings.COMMAND_ONLY
+            flags = {
+                s.attribute: get(f"--notify-{s.name}")
+                for s in settings.SETTINGS
+                if s.name not in command_only
+            }
             options, _ = options_from(flags, faults=tuple(get("--notify-fault")))
             try:
                 self._run_config = RunConfig.build(
@@ -237,6 +260,12 @@ class RunState:
         return run_config.environment
 
     @property
+    def controller(self) -> Controller | None:
+        """pytest-xdist's controller of the command's run, when the run is shared out."""
+        distributed = _distributed(self.config)
+        return None if distributed is None else distributed.controller_of(self.config)
+
+    @property
     def rehearsal_file(self) -> str | None:
         return self.run_config.rehearsal_file
 
@@ -303,15 +332,6 @@ class RunState:
 
 
 _STATE = pytest.StashKey[RunState]()
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection(session: pytest.Session) -> None:
-    """The command's run resolves its environment before collecting, so that servers that cannot start
-    end the session in one line (collecting would report it once per test module)."""
-    state = session.config.stash.get(_STATE, None)
-    if state is not None and state.record.owned_by_command:
-        state.environment  # noqa: B018 - started (or its failure recorded) here
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -432,15 +452,17 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     state = config.stash.get(_STATE, None)
     if state is None:
         return
-    if state._property_runners:
+    controller = state.controller
+    if state._property_runners or (controller is not None and controller.used_properties):
         terminalreporter.write_line(
             f"notify-conformance: property-test seed {state.seed} (replay with --seed {state.seed})"
         )
     if state._conduct is not None and state.environment.name != "local":
         for name, value in state.conduct.summary():
             terminalreporter.write_line(f"notify-conformance: {name.lower()}: {value}")
-    if state._callback_area is not None:
-        terminalreporter.write_line(f"notify-conformance: callbacks: {state._callback_area.describe()}")
+    callbacks = [] if state._callback_area is None else [state._callback_area.describe()]
+    for line in callbacks + ([] if controller is None else controller.callbacks):
+        terminalreporter.write_line(f"notify-conformance: callbacks: {line}")
 
 
 @pytest.hookimpl(trylast=True)
@@ -453,6 +475,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         state.record.conduct = state.conduct.summary()
         if state.rehearsal_file is not None:
             state.conduct.traffic.write(Path(state.rehearsal_file), tests=len(session.items))
+    distributed = _distributed(session.config)
+    if distributed is not None and distributed.is_worker(session.config):
+        distributed.hand_over(session.config, state)
     stop = state.record.stop
     if stop is not None and not state.record.owned_by_command:
         session.exitstatus = int(stop.exit_code)

@@ -18,7 +18,8 @@ from conformance.environments import Environment, Options
 @dataclass(eq=False)  # a plugin object: pluggy keeps plugins in sets
 class RunConfig:
     options: Options
-    #: the resolved remote environment; None for ``local``, whose servers the plugin starts
+    #: the resolved environment: a remote one, or the local servers the command started; None when the
+    #: plugin is to start the local servers (plain pytest, the plan's rehearsal, a self-test worker)
     environment: Environment | None = None
     #: ``run --plan``: play the run against the reference and write what it sent to this file
     rehearsal_file: str | None = None
@@ -63,5 +64,11 @@ def options_from(
         strict_contract=bool(values.get("strict_contract", False)),
         callback_receiver_url=values.get("callback_receiver_url"),
         channel_callback_receiver_url=values.get("channel_callback_receiver_url"),
+        workers=_workers(values.get("workers")),
     )
     return options, str(values.get("reports", "reports"))
+
+
+def _workers(value: int | str | None) -> int | None:
+    """A count of test processes, or None for ``auto``."""
+    return value if isinstance(value, int) else None

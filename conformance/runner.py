@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import shutil
 import signal
 import sys
 import tempfile
@@ -21,7 +22,7 @@ from types import FrameType
 
 import pytest
 
-from conformance import plan, plugin, settings
+from conformance import plan, settings
 from conformance.environments import Options
 from conformance.errors import ConformanceError, ExitCode, Interrupted, NotAssessable, UsageError
 from conformance.outcome import RunRecord
@@ -40,10 +41,12 @@ PROG = "notify-conformance"
 
 #: what the suite imports from the pytest plugins' distributions (schemathesis, hypothesis, Allure and
 #: this package), imported before pytest starts (the local reference servers run in a child process)
-_SUITE_IMPORTS = (
+SUITE_IMPORTS = (
     "schemathesis.pytest.plugin",
     "_hypothesis_pytestplugin",
     "allure_pytest.plugin",
+    "conformance.plugin",
+    "conformance.distributed",
     "conformance.properties.engine",
     "conformance.properties.stateful",
     "conformance.callbacks.area",
@@ -63,16 +66,18 @@ def pytest_args(args: argparse.Namespace, reports: Path) -> list[str]:
     """pytest's own arguments for the suite; the run's settings travel in the RunConfig object."""
     argv = [
         str(SUITE_DIR),
-        # The plugin is passed as an object below; blocking its entry point avoids a double registration.
+        # The plugin by its module name, so that pytest-xdist's workers load it too; blocking its entry
+        # point avoids a double registration.
         "-p",
         "no:notify_conformance",
+        "-p",
+        "conformance.plugin",
         "-c",
         str(SUITE_DIR / "suite.ini"),
         "--rootdir",
         str(SUITE_DIR),
         "--alluredir",
-        str(reports / "allure-results"),
-        "--clean-alluredir",
+        str(reports / "allure-results"),  # emptied by run() first: workers must not empty each other's
         "--junitxml",
         str(reports / "junit.xml"),
         # failures are shown by the digest (conformance.reporting.terminal), not by pytest's sections
@@ -116,8 +121,27 @@ def unreported_pytest_args(options: Options, args: argparse.Namespace) -> list[s
     for flag in ("--alluredir", "--junitxml"):
         at = argv.index(flag)
         del argv[at : at + 2]
-    argv.remove("--clean-alluredir")
     return argv + notify_flags(options)
+
+
+def worker_args(processes: int) -> list[str]:
+    """pytest-xdist's arguments for a run shared by ``processes`` test processes (none for one): a
+    worker that dies is not replaced (its test is reported, and xdist's restarts can hang)."""
+    if processes <= 1:
+        return []
+    return ["-n", str(processes), "--dist", "load", "--max-worker-restart", "0"]
+
+
+def _empty(results: Path) -> None:
+    """The Allure results of an earlier run removed (what ``--clean-alluredir`` does, once per run)."""
+    try:
+        for entry in results.iterdir() if results.is_dir() else ():
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+    except OSError as error:
+        raise UsageError(f"--reports: cannot empty {results}: {error.strerror or error}") from None
 
 
 def import_ahead(options: Options) -> None:
@@ -126,7 +150,7 @@ def import_ahead(options: Options) -> None:
     first run, ``PYTHONDONTWRITEBYTECODE``) it does so from source on every run: some 440 modules, most
     of a run's start-up. Modules already imported are left alone; the suite's own test modules are still
     rewritten, so their asserts keep pytest's explanations."""
-    for name in _SUITE_IMPORTS + (_LOCAL_IMPORTS if options.env == "local" else ()):
+    for name in SUITE_IMPORTS + (_LOCAL_IMPORTS if options.env == "local" else ()):
         importlib.import_module(name)
 
 
@@ -159,11 +183,21 @@ def run(args: argparse.Namespace) -> ExitCode:
     outcome_log = changes.OutcomeLog()
     drift = DriftCollector(strict=options.strict_contract)
     onboarding = OnboardingEvidence()
-    plugins: list[object] = [plugin, run_config, record, collector, session_facts, digest, outcome_log, drift]
-    plugins.append(onboarding)
+    plugins: list[object] = [
+        run_config,
+        record,
+        collector,
+        session_facts,
+        digest,
+        outcome_log,
+        drift,
+        onboarding,
+    ]
     import_ahead(options)
-    with _interrupts_stop_the_run(record):
-        code = pytest.main(pytest_args(args, reports), plugins=plugins)
+    argv = pytest_args(args, reports) + worker_args(options.test_processes)
+    _empty(reports / "allure-results")
+    with _interrupts_stop_the_run(record), _local_servers(run_config):
+        code = pytest.main(argv, plugins=plugins)
     exit_code = _exit_code(int(code), record)
     if exit_code != ExitCode.USAGE:  # a usage error ran nothing worth reporting; its one line says why
         news = _News(baseline, no_baseline, outcome_log, drift, _selection(args, options), onboarding)
@@ -171,6 +205,21 @@ def run(args: argparse.Namespace) -> ExitCode:
     if record.stop is not None:
         sys.stderr.write(f"{PROG}: {_stop_line(record.stop)}\n")
     return exit_code
+
+
+@contextlib.contextmanager
+def _local_servers(run_config: RunConfig) -> Iterator[None]:
+    """``local``: the reference servers started before pytest (in a child process of their own, out of
+    the tests' way), once for every test process of the run; servers that cannot start end the run
+    here, in one line, before anything is collected."""
+    if run_config.environment is not None:  # a remote environment, resolved by RunConfig.build
+        yield
+        return
+    from conformance.local_env import local_environment
+
+    with local_environment(run_config.options) as environment:
+        run_config.environment = environment
+        yield
 
 
 @contextlib.contextmanager

@@ -53,6 +53,19 @@ def _whole(text: str | int) -> int:
     return value
 
 
+def parse_workers(text: str | int) -> int | str:
+    """``auto`` (one test process per CPU core) or a count of at least 1."""
+    if isinstance(text, str) and text.strip().lower() == AUTO_WORKERS:
+        return AUTO_WORKERS
+    value = _whole(text)
+    if value < 1:
+        raise ValueError(f"expected {AUTO_WORKERS} or a number of at least 1, got {text!r}")
+    return value
+
+
+#: ``--workers auto``: the default, one test process per CPU core (see ``Options.test_processes``)
+AUTO_WORKERS = "auto"
+
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
 
@@ -99,7 +112,11 @@ SETTINGS: tuple[Setting, ...] = (
     # a remote run's callbacks area: the supplier's receiver (its credentials come from the environment)
     Setting("callback-receiver-url", "NOTIFY_CALLBACK_RECEIVER_URL"),
     Setting("channel-callback-receiver-url", "NOTIFY_CHANNEL_CALLBACK_RECEIVER_URL"),
+    # local: how many test processes share the run (pytest-xdist workers)
+    Setting("workers", "NOTIFY_WORKERS", parse_workers),
 )
+#: settings only the command has: plain pytest has no report folder of ours, and its own ``-n``
+COMMAND_ONLY = frozenset({"reports", "workers"})
 _BY_NAME = {setting.name: setting for setting in SETTINGS}
 
 

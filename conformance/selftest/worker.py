@@ -112,13 +112,11 @@ def pytest_argv(job: Job) -> list[str]:
 
 def run_job(job: Job) -> JobResult:
     """Run the suite once, in this process, as ``job`` says."""
-    from conformance import plugin
-
     result = JobResult(job.name)
     started = time.monotonic()
     argv = pytest_argv(job)
     try:
-        result.exit_code = int(pytest.main(argv, plugins=[plugin, _Recorder(job, result)]))
+        result.exit_code = int(pytest.main(argv, plugins=[_Recorder(job, result)]))  # our plugin: -p in argv
         _MODULES.complete = _MODULES.complete or argv[0] == str(SUITE_DIR)
     except Exception as error:  # a broken session must not take the worker (and its other jobs) down
         result.error = f"{type(error).__name__}: {error}"

@@ -1,6 +1,7 @@
-"""The command imports the suite's libraries before pytest starts, so pytest rewrites (from source, where
-no bytecode is written) only the suite's own test modules, not some 440 modules of schemathesis,
-hypothesis and this package: most of a run's start-up otherwise."""
+"""The command imports the suite's libraries before pytest starts, and so does each pytest-xdist worker
+(``conformance._xdist_worker``), so pytest rewrites (from source, where no bytecode is written) only the
+suite's own test modules, not some 440 modules of schemathesis, hypothesis and this package: most of a
+process's start-up otherwise."""
 
 from __future__ import annotations
 
@@ -9,41 +10,45 @@ import subprocess
 import sys
 from pathlib import Path
 
-#: runs the command in-process with a plugin that lists, at the end of pytest's session, every module
-#: pytest rewrote; the selection matches nothing, so the run ends after collection (exit 2)
-_LIST_REWRITTEN = """
-import json, sys
 import pytest
-from _pytest.assertion import assertstate_key
+
+REPO = Path(__file__).resolve().parents[2]
+
+#: runs the command in-process with a plugin (tests/support/rewritten.py, loaded by the workers too) that
+#: lists every module pytest rewrote; the selection matches nothing, so the run ends after collection
+_LIST_REWRITTEN = """
+import sys
 import conformance.runner as runner
 
-listing, reports = sys.argv[1], sys.argv[2]
-
-class ListRewritten:
-    def pytest_unconfigure(self, config):
-        names = sorted(config.stash[assertstate_key].hook._rewritten_names)
-        open(listing, "w").write(json.dumps(names))
-
-real_main = pytest.main
-runner.pytest.main = lambda args, plugins=(): real_main(args, plugins=[*plugins, ListRewritten()])
+workers, reports = sys.argv[1], sys.argv[2]
+real_args = runner.pytest_args
+runner.pytest_args = lambda *args: [*real_args(*args), "-p", "tests.support.rewritten"]
 from conformance.cli import main
-sys.argv = ["notify-conformance", "run", "-q", "-k", "no-test-is-called-this", "--reports", reports]
-sys.exit(main())
+sys.exit(main(["run", "-q", "-k", "no-test-is-called-this", "--reports", reports, "--workers", workers]))
 """
 
+HEAVY = ("hypothesis.", "conformance.properties", "conformance.reference.", "conformance.callbacks")
 
-def test_pytest_rewrites_only_the_suite_modules(tmp_path: Path) -> None:
-    listing = tmp_path / "rewritten.json"
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_pytest_rewrites_only_the_suite_modules(tmp_path: Path, workers: str) -> None:
+    listing = tmp_path / "rewritten.jsonl"
     done = subprocess.run(
-        [sys.executable, "-c", _LIST_REWRITTEN, str(listing), str(tmp_path / "reports")],
+        [sys.executable, "-c", _LIST_REWRITTEN, workers, str(tmp_path / "reports")],
         capture_output=True,
         text=True,
         timeout=300,
-        env={"PYTHONDONTWRITEBYTECODE": "1", "PATH": "/usr/bin:/bin"},
+        cwd=REPO,
+        env={"PYTHONDONTWRITEBYTECODE": "1", "PATH": "/usr/bin:/bin", "NOTIFY_TEST_REWRITTEN": str(listing)},
     )
     assert done.returncode == 2, done.stderr  # no test matched the selection
-    rewritten = json.loads(listing.read_text())
-    assert "conformance.suite.test_properties" in rewritten  # the suite's asserts keep pytest's messages
-    heavy = ("hypothesis.", "conformance.properties", "conformance.reference.", "conformance.callbacks")
-    assert [name for name in rewritten if name.startswith(heavy)] == []
-    assert len([name for name in rewritten if name.startswith("schemathesis.")]) < 40
+    sessions = [json.loads(line) for line in listing.read_text().splitlines()]
+    collecting = "command" if workers == "1" else "worker"  # xdist's controller collects nothing
+    expected_workers = 0 if workers == "1" else int(workers)
+    assert sorted(s["role"] for s in sessions) == ["command"] + ["worker"] * expected_workers
+    for session in sessions:
+        rewritten = session["rewritten"]
+        if session["role"] == collecting:  # the suite's asserts keep pytest's messages
+            assert "conformance.suite.test_properties" in rewritten
+        assert [name for name in rewritten if name.startswith(HEAVY)] == [], session["role"]
+        assert len([name for name in rewritten if name.startswith("schemathesis.")]) < 40, session["role"]
