@@ -1,7 +1,7 @@
 """Throughput of the property phase against the Schemathesis CLI (``st run``), same spec, same target
 (the embedded reference API in sandbox mode, on loopback) and the same example budget.
 
-    python bench/properties_vs_st.py [--max-examples N] [--seed S] [--json]
+    python bench/properties_vs_st.py [--max-examples N] [--seed S] [--workers N] [--json]
 
 Prints generated cases, seconds and cases per second for both, and their ratio. Numbers are for
 comparison on one machine, not targets. Like is compared with like:
@@ -14,8 +14,12 @@ comparison on one machine, not targets. Like is compared with like:
   the (costliest) fuzzing cases; ``st run`` continues after failures so that it, too, spends its budget;
 - ``ignored_auth`` is left out of ``st run``: the sandbox does not enforce authentication, so the
   property tests do not ask that question there;
-- each side's time is its run, not its interpreter's start: ours from the first operation to the last,
-  ``st run``'s the running time it reports itself;
+- ours runs as the main job does by default (``--workers N``, default one per CPU core): processes of
+  their own that each take the next operation and mode when free, as xdist gives the main job's workers
+  their next test; ``st run`` is measured with one worker and, for N > 1, with ``--workers N`` too (its
+  own threads, which on two cores make it slower), and the faster of the two is the one compared;
+- each side's time is its run, not its interpreter's start: ours from the first operation to the last
+  (once every worker process has started), ``st run``'s the running time it reports itself;
 - each side's processor time is printed too (ours over the same span, ``st run``'s from its hooks'
   import to its exit): on a shared machine the wall clock follows the load of the moment, while the
   processor time says how much work each side did for its cases.
@@ -33,8 +37,9 @@ import tempfile
 import time
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
-from conformance.environments import Budget, Target
+from conformance.environments import Budget, Options, Target
 from conformance.properties import schema as property_schema
 from conformance.properties.engine import PropertyRunner
 from conformance.reference.server import ReferenceConfig, start
@@ -72,18 +77,45 @@ def _target(base_url: str) -> Target:
     return Target(kind="sandbox", base_url=base_url, scenarios=True)
 
 
-def ours(base_url: str, examples: int, seed: int) -> tuple[int, float, float]:
-    """Cases, seconds and processor seconds of the property runs, one per operation and mode."""
-    spec = load_spec()
+def ours(base_url: str, examples: int, seed: int, workers: int = 1) -> tuple[int, float, float]:
+    """Cases, seconds and processor seconds of the property runs, one per operation and mode, shared by
+    ``workers`` processes (in this one for 1)."""
+    pairs = [(operation, mode) for operation in OPERATIONS for mode in MODES]
+    if workers == 1:
+        _start_runner(base_url, examples, seed)
+        started = time.perf_counter()
+        done = [_run_pair(pair) for pair in pairs]
+        return sum(c for c, _ in done), time.perf_counter() - started, sum(p for _, p in done)
+    context = multiprocessing.get_context("spawn")
+    ready = context.Queue()
+    with context.Pool(workers, _start_runner, (base_url, examples, seed, ready)) as pool:
+        for _ in range(workers):  # every worker has imported everything and built its runner
+            ready.get(timeout=120)
+        started = time.perf_counter()
+        done = pool.map(_run_pair, pairs, chunksize=1)
+        seconds = time.perf_counter() - started
+    return sum(c for c, _ in done), seconds, sum(p for _, p in done)
+
+
+_RUNNER: list[PropertyRunner] = []
+
+
+def _start_runner(base_url: str, examples: int, seed: int, ready: Any = None) -> None:
+    """A worker's property runner (its client stays open for the worker's life)."""
     target = _target(base_url)
-    with build_client(policy=SafetyPolicy.open(), target=target) as http:
-        runner = PropertyRunner(spec, target, Budget(max_examples=examples), http, seed, production=False)
-        started, processor = time.perf_counter(), time.process_time()
-        cases = 0
-        for operation in OPERATIONS:
-            for mode in MODES:
-                cases += runner.run(operation, mode).cases  # type: ignore[arg-type]
-        return cases, time.perf_counter() - started, time.process_time() - processor
+    http = build_client(policy=SafetyPolicy.open(), target=target)
+    _RUNNER[:] = [
+        PropertyRunner(load_spec(), target, Budget(max_examples=examples), http, seed, production=False)
+    ]
+    if ready is not None:
+        ready.put(os.getpid())
+
+
+def _run_pair(pair: tuple[str, str]) -> tuple[int, float]:
+    """One operation in one mode: its cases and the processor seconds they took."""
+    processor = time.process_time()
+    cases = _RUNNER[0].run(pair[0], pair[1]).cases  # type: ignore[arg-type]
+    return cases, time.process_time() - processor
 
 
 def _st_config(examples: int) -> str:
@@ -95,7 +127,7 @@ def _st_config(examples: int) -> str:
     )
 
 
-def schemathesis_cli(base_url: str, examples: int, seed: int) -> tuple[int, float, float]:
+def schemathesis_cli(base_url: str, examples: int, seed: int, workers: int = 1) -> tuple[int, float, float]:
     """``st run`` once per generation mode; cases, running times and processor times summed."""
     cases, seconds = 0, 0.0
     with tempfile.TemporaryDirectory() as name:
@@ -113,6 +145,7 @@ def schemathesis_cli(base_url: str, examples: int, seed: int) -> tuple[int, floa
                 sys.executable, "-m", "schemathesis.cli", "--config-file", str(folder / "schemathesis.toml"),
                 "run", str(document), "--url", base_url, "--max-examples", str(examples), "--seed", str(seed),
                 "--phases", "examples,coverage,fuzzing", "--mode", mode, "--continue-on-failure",
+                "--workers", str(workers),
                 "--exclude-checks", "ignored_auth",
                 "--generation-database", "none", "--generation-with-security-parameters", "false",
                 "--report", "json", "--report-json-path", str(report), "--no-color",
@@ -139,6 +172,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-examples", type=int, default=25)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=Options().test_processes,
+        help="our worker processes, as the main job's (default: one per CPU core)",
+    )
     parser.add_argument("--json", action="store_true", help="also print the figures as one JSON line")
     args = parser.parse_args()
     context = multiprocessing.get_context("spawn")
@@ -148,16 +187,22 @@ def main() -> None:
     server.start()
     try:
         base_url = ready_out.recv()
-        st_cases, st_seconds, st_cpu = schemathesis_cli(base_url, args.max_examples, args.seed)
-        our_cases, our_seconds, our_cpu = ours(base_url, args.max_examples, args.seed)
+        st_runs = {1: schemathesis_cli(base_url, args.max_examples, args.seed)}
+        if args.workers > 1:
+            st_runs[args.workers] = schemathesis_cli(base_url, args.max_examples, args.seed, args.workers)
+        st_workers = max(st_runs, key=lambda n: st_runs[n][0] / st_runs[n][1])  # its faster setting
+        st_cases, st_seconds, st_cpu = st_runs[st_workers]
+        our_cases, our_seconds, our_cpu = ours(base_url, args.max_examples, args.seed, args.workers)
     finally:
         stop_in.send(None)
         server.join(timeout=10)
     our_rate, st_rate = our_cases / our_seconds, st_cases / st_seconds
-    print(f"budget: --max-examples {args.max_examples}, seed {args.seed}, target {base_url}")
+    print(f"budget: --max-examples {args.max_examples}, seed {args.seed}; target {base_url}")
+    for workers, (cases, seconds, _) in sorted(st_runs.items()):
+        print(f"st run --workers {workers}: {cases} cases in {seconds:.2f} s = {cases / seconds:.1f} cases/s")
     for name, cases, seconds, rate in (
-        ("notify-conformance properties", our_cases, our_seconds, our_rate),
-        ("schemathesis st run", st_cases, st_seconds, st_rate),
+        (f"ours, {args.workers} worker(s)", our_cases, our_seconds, our_rate),
+        (f"st run, --workers {st_workers}", st_cases, st_seconds, st_rate),
     ):
         print(f"{name:<30} {cases:6d} cases in {seconds:6.2f} s = {rate:8.1f} cases/s")
     print(f"ratio (ours / st run): {our_rate / st_rate:.2f}")
@@ -175,6 +220,7 @@ def main() -> None:
             )
         }
         figures = {"max_examples": args.max_examples, "seed": args.seed, **sides}
+        figures = {**figures, "workers": args.workers, "st_run_workers": st_workers}
         processor = {"ours_cpu_seconds": round(our_cpu, 3), "st_run_cpu_seconds": round(st_cpu, 3)}
         figures = {**figures, **processor, "cpu_ratio": round(cpu_ratio, 3)}
         print(json.dumps({"properties_vs_st": {**figures, "ratio": round(our_rate / st_rate, 3)}}))

@@ -7,8 +7,9 @@ throughput against ``st run``, and the reference API's memory after N runs.
 
 Each part runs as a child process and is read from what it writes, never from inside:
 
-- main: ``notify-conformance run --env local`` (every test, reports and HTML included), ``--main-runs K``
-  times (default 1), each into a fresh temporary report folder. The wall time is taken around the child;
+- main: ``notify-conformance run --env local`` (every test, reports and HTML included, its default
+  ``--workers``: one test process per CPU core), ``--main-runs K`` times (default 1), each into a fresh
+  temporary report folder. The wall time is taken around the child;
   each run's and their median are printed, with the tests, failures, errors and skips from its junit.xml,
   the seconds pytest reports there, and the exit code (the verdict). ``--main-k EXPR`` narrows the run to
   try the bench out; the JSON line then says so (``main_selection``), as those figures are not the job's.
@@ -17,7 +18,8 @@ Each part runs as a child process and is read from what it writes, never from in
   ``docs/kill-matrix.md`` is left alone. Wall time, the seconds it reports itself, faults caught of all,
   the clean reference's counts and the verdict, all from its ``kill-matrix.json``.
 - properties: ``bench/properties_vs_st.py --json`` (``--property-examples N``, ``--seed S``): cases per
-  second of ours and of ``st run``, and their ratio.
+  second of ours (as many workers as the main job) and of ``st run`` (at its faster of one worker and as
+  many), and their ratio.
 - memory: ``bench/reference_memory.py --runs N --json`` (``--memory-runs N``, default 100): the reference's
   VmRSS at start, after run 1 and at the end, the growth, and the peak (VmHWM).
 
@@ -346,6 +348,8 @@ def properties_figures(result: dict[str, Any]) -> list[Figure]:
     return [
         Figure("properties_max_examples", "properties: --max-examples", int(result["max_examples"])),
         Figure("properties_seed", "properties: --seed", int(result["seed"])),
+        Figure("properties_workers", "properties: our workers", int(result.get("workers", 1)), "processes"),
+        Figure("properties_st_workers", "properties: st run --workers", int(result.get("st_run_workers", 1))),
         Figure("properties_ours_cases", "properties: ours, cases", int(ours["cases"]), "cases"),
         Figure("properties_ours_cases_per_s", "properties: ours", float(ours["cases_per_second"]), "cases/s"),
         Figure("properties_st_cases", "properties: st run, cases", int(theirs["cases"]), "cases"),
