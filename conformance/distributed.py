@@ -1,13 +1,13 @@
 """A local run shared by pytest-xdist workers: what the command's process (xdist's controller) hands each
 worker, what each worker hands back, and how the controller folds it into its own collectors.
 
-The controller starts the local servers once and gives every worker the same environment, seed and
-options over xdist's channel to its own child processes (secrets included: never a command line or a
-file). Each worker runs its share of the tests against those servers; its test reports reach the
-controller's plugins as usual (the terminal, JUnit, the readiness counts, the outcome log), and its Allure
-results go to the same folder. What a worker learns from the exchanges themselves (drift, the onboarding
-evidence, the known discrepancies, the run's traffic, why it stopped) reaches the controller once, when
-the worker finishes (:class:`Handover`).
+The command starts the local servers once, before pytest, and its process, the controller, gives every
+worker the same environment, seed and options over xdist's channel to its own child processes (secrets
+included: never a command line or a file). Each worker runs its share of the tests against those
+servers; its test reports reach the controller's plugins as usual (the terminal, JUnit, the readiness
+counts, the outcome log), and its Allure results go to the same folder. What a worker learns from the
+exchanges themselves (drift, the onboarding evidence, the known discrepancies, the run's traffic, why it
+stopped) reaches the controller once, when the worker finishes (:class:`Handover`).
 
 Tests that share something a concurrent test would disturb run in one worker, in order (see
 :data:`SHARED_RESOURCES`); every other test goes wherever a worker is free (:class:`SuiteScheduling`).
@@ -160,7 +160,6 @@ ONBOARDING_FIELDS = (
 
 def hand_over(config: pytest.Config, state: RunState) -> None:
     """At the end of a worker's session: what the controller needs, into xdist's ``workeroutput``."""
-    plugins = [plugin for _, plugin in config.pluginmanager.list_name_plugin()]
     record = state.record
     handover = Handover(
         stop=record.stop,
@@ -169,7 +168,7 @@ def hand_over(config: pytest.Config, state: RunState) -> None:
         used_properties=bool(state._property_runners),
         callbacks=None if state._callback_area is None else state._callback_area.describe(),
     )
-    for plugin in plugins:
+    for plugin in _plugins(config):
         if isinstance(plugin, OutcomeLog):
             handover.collected_ids, handover.discrepancies = plugin.collected, plugin.discrepancies
         elif isinstance(plugin, DriftCollector):
@@ -187,8 +186,8 @@ def hand_over(config: pytest.Config, state: RunState) -> None:
 # -- the controller's side -----------------------------------------------------------------------------------
 @dataclass(eq=False)  # a plugin object: pluggy keeps plugins in sets
 class Controller:
-    """The controller's pytest-xdist hooks: the environment started before the workers, each worker's
-    input, the scheduling, and what each worker hands back merged into the command's collectors."""
+    """The controller's pytest-xdist hooks: each worker's input and program, the scheduling, what each
+    worker hands back merged into the command's collectors, and the test of a worker that died."""
 
     state: RunState
     #: what the workers said that the plugin's terminal lines and the reports use

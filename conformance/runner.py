@@ -169,7 +169,7 @@ def run(args: argparse.Namespace) -> ExitCode:
     run_config = RunConfig.build(options)  # validated and resolved once; nothing sent yet
     options = run_config.options
     prepare_reports(reports)
-    # the run to compare with, read before this run touches the folder (--clean-alluredir, outcomes.json)
+    # the run to compare with, read before this run touches the folder (its Allure results, outcomes.json)
     baseline, no_baseline = changes.load_baseline(reports, getattr(args, "baseline", None))
     if getattr(args, "plan", False):
         return plan.print_plan(options, args, unreported_pytest_args(options, args))
@@ -178,7 +178,8 @@ def run(args: argparse.Namespace) -> ExitCode:
         sys.stdout.write(f"{PROG}: production-smoke plan: {budget.lines(options)[0]}\n")
     record = RunRecord()
     collector = SummaryCollector()
-    session_facts = SessionFacts(RunFacts(environment=options.env), record)
+    facts = RunFacts(environment=options.env, test_processes=options.test_processes)
+    session_facts = SessionFacts(facts, record)
     digest = FailureDigest(take_over_terminal=True)
     outcome_log = changes.OutcomeLog()
     drift = DriftCollector(strict=options.strict_contract)

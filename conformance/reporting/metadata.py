@@ -110,6 +110,8 @@ class RunFacts:
     exit_code: int | None = None
     #: how the run talked to its targets: requests sent, pacing, throttling waited out
     conduct: tuple[tuple[str, str], ...] = ()
+    #: how many processes ran the tests (pytest-xdist workers; 1: the command's own process)
+    test_processes: int = 1
 
     @property
     def spec(self) -> dict[str, str]:
@@ -132,6 +134,7 @@ class RunFacts:
             "finished_at": iso(self.finished_at) if self.finished_at else None,
             "exit_code": self.exit_code,
             "conduct": dict(self.conduct),
+            "test_processes": self.test_processes,
             "python": platform.python_version(),
             "packages": package_versions(),
         }
@@ -164,6 +167,7 @@ def environment_entries(
         ("Contract sha256", spec["sha256"]),
         ("Suite version", __version__),
         ("Seed", facts.seed),
+        ("Test processes", str(facts.test_processes)),
         ("Started", iso(facts.started_at)),
         ("Python", platform.python_version()),
         *package_versions().items(),

@@ -96,12 +96,14 @@ def test_environment_rows_put_readiness_first_and_describe_the_run() -> None:
         "Contract sha256",
         "Suite version",
         "Seed",
+        "Test processes",
         "Python",
         "pytest",
         "Allure report CLI",
     ):
         assert expected in names
     values = dict(rows)
+    assert values["Test processes"] == "1"
     assert values["Seed"] == "n/a" and re.fullmatch(r"[0-9a-f]{64}", values["Contract sha256"])
 
 

@@ -1,12 +1,15 @@
 """A local run shared by pytest-xdist workers (``--workers N``) says what the same run in one process
 says: the same outcomes, areas, failures and their exchanges, known discrepancies, drift, onboarding
 counts and terminal lines; a Ctrl-C stops it like a run in one process; and --workers is refused where
-one process must keep the pacing (a remote target)."""
+one process must keep the pacing (a remote target); a target that dies is no verdict."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -80,6 +83,9 @@ def test_a_shared_run_says_what_one_process_says(tmp_path: Path) -> None:
     # each worker obtains tokens of its own, from the same clients
     assert len(evidence_two["kids"]) == len(evidence_one["kids"])
     assert evidence_two["tokens_obtained"] >= evidence_one["tokens_obtained"]
+    for reports, processes in ((single_reports, 1), (shared_reports, 2)):  # the report says how it ran
+        panel = (reports / "allure-results" / "environment.properties").read_text(encoding="ascii")
+        assert f"Test\\ processes={processes}" in panel.splitlines()
     results = sorted(p.name for p in (shared_reports / "allure-results").glob("*-result.json"))
     assert len(results) == len(two["tests"])  # no worker emptied the other's results
 
@@ -88,11 +94,7 @@ def test_a_shared_run_says_what_one_process_says(tmp_path: Path) -> None:
 def test_ctrl_c_stops_a_shared_run_and_keeps_its_reports(tmp_path: Path) -> None:
     reports = tmp_path / "reports"
     process = start_cli("run", "--reports", str(reports), "--workers", "2", "-k", "not test_properties")
-    assert process.stdout is not None
-    seen = ""
-    deadline = time.monotonic() + 120
-    while "%]" not in seen and time.monotonic() < deadline:  # tests are under way in both workers
-        seen += process.stdout.readline()
+    _wait_for_progress(process)
     outcome = interrupt(process, timeout=90)
     assert "[test support: the process ignored SIGINT" not in outcome.stderr, outcome.tail()
     assert outcome.returncode == 130, outcome.tail()
@@ -100,6 +102,43 @@ def test_ctrl_c_stops_a_shared_run_and_keeps_its_reports(tmp_path: Path) -> None
     outcomes = _json(reports, "outcomes.json")
     assert "not run" in outcomes["tests"].values(), "the run stopped before its end"
     assert "failed" not in outcomes["tests"].values()
+    assert "NOT READY" not in readiness(reports)
+
+
+def _children(pid: int) -> dict[int, str]:
+    """The child processes of ``pid`` and their command lines (Linux's /proc)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+    return found
+
+
+def _wait_for_progress(process: subprocess.Popen[str]) -> None:
+    """Until pytest's progress shows that tests are under way in the workers."""
+    assert process.stdout is not None
+    seen, deadline = "", time.monotonic() + 120
+    while "%]" not in seen and time.monotonic() < deadline:
+        seen += process.stdout.readline()
+    assert "%]" in seen, seen
+
+
+@pytest.mark.slow
+def test_a_target_that_dies_stops_a_shared_run_as_not_assessed(tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    process = start_cli("run", "--reports", str(reports), "--workers", "2", "-k", "not test_properties")
+    _wait_for_progress(process)
+    (servers,) = [pid for pid, line in _children(process.pid).items() if "conformance.local_servers" in line]
+    os.kill(servers, signal.SIGKILL)  # every target of the run stops answering at once
+    out, err = process.communicate(timeout=180)
+    outcome = Outcome(process.returncode, out, err, 0.0)
+    assert_no_traceback(outcome)
+    assert outcome.returncode == 3, outcome.tail()
+    assert "not assessed: NC005: the target stopped answering" in assert_one_line(outcome)
+    assert "failed" not in _json(reports, "outcomes.json")["tests"].values()
     assert "NOT READY" not in readiness(reports)
 
 
