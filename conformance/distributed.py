@@ -19,7 +19,7 @@ import pickle
 import signal
 from collections import Counter
 from dataclasses import dataclass, field
-from types import FrameType, ModuleType
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -31,7 +31,7 @@ from conformance.environments import (
     options_from_data,
     options_to_data,
 )
-from conformance.errors import ConformanceError, Interrupted, NotAssessable
+from conformance.errors import ConformanceError, NotAssessable
 from conformance.outcome import RunRecord
 from conformance.reporting.changes import OutcomeLog
 from conformance.reporting.drift import DriftCollector
@@ -99,22 +99,9 @@ def worker_plugins(config: pytest.Config) -> list[object]:
     plugins.append(DriftCollector(strict=options.strict_contract))
     if given["onboarding"]:
         plugins.append(OnboardingEvidence())
-    _stop_on_interrupt(record)
+    # Ctrl-C at the terminal reaches every worker too: each stops as the command would, and says so
+    signal.signal(signal.SIGINT, record.on_interrupt)
     return plugins
-
-
-def _stop_on_interrupt(record: RunRecord) -> None:
-    """Ctrl-C at the terminal reaches every worker too: each stops like the command would (the test under
-    way not assessed, nothing more sent) and says so to the controller."""
-
-    def on_interrupt(signum: int, frame: FrameType | None) -> None:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        error = Interrupted("interrupted (Ctrl-C)")
-        record.stop_run(error)
-        if record.in_test:
-            raise error
-
-    signal.signal(signal.SIGINT, on_interrupt)
 
 
 @dataclass

@@ -10,14 +10,16 @@ its exit code.
 
 from __future__ import annotations
 
+import signal
 from collections import Counter
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
+from types import FrameType
 
 import pytest
 
 from conformance.environments import Environment
-from conformance.errors import ConformanceError, NotAssessable
+from conformance.errors import ConformanceError, Interrupted, NotAssessable
 
 #: skip reasons that mean "could not be assessed", as opposed to "does not apply"
 NOT_ASSESSED_PREFIXES = ("inconclusive:", "not assessed:", "not run:")
@@ -72,6 +74,15 @@ class RunRecord:
             self._session.shouldstop = reason
         if self.stop_workers is not None:
             self.stop_workers(reason)
+
+    def on_interrupt(self, signum: int, frame: FrameType | None) -> None:
+        """The SIGINT handler of a process that runs tests: Ctrl-C stops the run like any other stop (the
+        test under way not assessed, nothing more sent); a second Ctrl-C is the usual KeyboardInterrupt."""
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        error = Interrupted("interrupted (Ctrl-C)")
+        self.stop_run(error)
+        if self.in_test:
+            raise error
 
     def probe_failed(self, error: NotAssessable | ConformanceError) -> None:
         """The probe before the first test found no API: nothing ran."""

@@ -18,13 +18,12 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 
 import pytest
 
 from conformance import plan, settings
 from conformance.environments import Options
-from conformance.errors import ConformanceError, ExitCode, Interrupted, NotAssessable, UsageError
+from conformance.errors import ConformanceError, ExitCode, NotAssessable, UsageError
 from conformance.outcome import RunRecord
 from conformance.reporting import changes
 from conformance.reporting.drift import DriftCollector
@@ -225,17 +224,9 @@ def _local_servers(run_config: RunConfig) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _interrupts_stop_the_run(record: RunRecord) -> Iterator[None]:
-    """Ctrl-C stops the run like any other stop: the test under way is not assessed, nothing more is
-    sent, and the reports are still written. A second Ctrl-C is the usual KeyboardInterrupt."""
-
-    def on_interrupt(signum: int, frame: FrameType | None) -> None:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        error = Interrupted("interrupted (Ctrl-C)")
-        record.stop_run(error)
-        if record.in_test:
-            raise error
-
-    previous = signal.signal(signal.SIGINT, on_interrupt)
+    """Ctrl-C stops the run like any other stop (:meth:`RunRecord.on_interrupt`), and the reports are
+    still written."""
+    previous = signal.signal(signal.SIGINT, record.on_interrupt)
     try:
         yield
     finally:

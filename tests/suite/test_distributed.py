@@ -90,11 +90,21 @@ def test_a_shared_run_says_what_one_process_says(tmp_path: Path) -> None:
     assert len(results) == len(two["tests"])  # no worker emptied the other's results
 
 
+#: a pytest-xdist worker's command line (execnet starts it so)
+_WORKER = "exec(eval(sys.stdin.readline()))"
+
+
 @pytest.mark.slow
-def test_ctrl_c_stops_a_shared_run_and_keeps_its_reports(tmp_path: Path) -> None:
+@pytest.mark.parametrize("told", ["the command", "every process, as at a terminal"])
+def test_ctrl_c_stops_a_shared_run_and_keeps_its_reports(tmp_path: Path, told: str) -> None:
     reports = tmp_path / "reports"
     process = start_cli("run", "--reports", str(reports), "--workers", "2", "-k", "not test_properties")
     _wait_for_progress(process)
+    if told != "the command":  # a terminal's Ctrl-C reaches the workers as well
+        workers = [pid for pid, line in _children(process.pid).items() if _WORKER in line]
+        assert len(workers) == 2, _children(process.pid)
+        for worker in workers:
+            os.kill(worker, signal.SIGINT)
     outcome = interrupt(process, timeout=90)
     assert "[test support: the process ignored SIGINT" not in outcome.stderr, outcome.tail()
     assert outcome.returncode == 130, outcome.tail()
