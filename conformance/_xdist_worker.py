@@ -18,6 +18,5 @@ if __name__ == "__channelexec__":
 
     for name in SUITE_IMPORTS:
         importlib.import_module(name)
-    exec(
-        compile(inspect.getsource(xdist.remote), xdist.remote.__file__, "exec")
-    )  # xdist's own program, as xdist would run it
+    # xdist's own program, as xdist would run it
+    exec(compile(inspect.getsource(xdist.remote), xdist.remote.__file__, "exec"))

@@ -43,12 +43,12 @@ ENV_PRIVATE_KEY = "NOTIFY_PRIVATE_KEY"
 ENV_KEY_ID = "NOTIFY_KEY_ID"
 ENV_PASSPHRASE = "NOTIFY_PRIVATE_KEY_PASSPHRASE"
 
-#: client-side pacing by environment, well inside the live per-application limits (a quota of 1,200 a
-#: minute, a spike arrest of 6,000 a minute smoothed to one request per 10 ms); local is not paced
 #: ``--workers auto`` uses at most this many test processes: the local reference servers answer from one
 #: process of their own, so more test processes than this only wait for it
 MAX_AUTO_WORKERS = 4
 
+#: client-side pacing by environment, well inside the live per-application limits (a quota of 1,200 a
+#: minute, a spike arrest of 6,000 a minute smoothed to one request per 10 ms); local is not paced
 DEFAULT_RATE_LIMITS: dict[str, RateLimit | None] = {
     "local": None,
     "sandbox": RateLimit(per_second=10, per_minute=900),

@@ -53,18 +53,22 @@ def _whole(text: str | int) -> int:
     return value
 
 
+#: ``--workers auto``: the default, one test process per CPU core (see ``Options.test_processes``)
+AUTO_WORKERS = "auto"
+
+
 def parse_workers(text: str | int) -> int | str:
-    """``auto`` (one test process per CPU core) or a count of at least 1."""
+    """``auto`` or a count of at least 1."""
     if isinstance(text, str) and text.strip().lower() == AUTO_WORKERS:
         return AUTO_WORKERS
-    value = _whole(text)
+    try:
+        value = _whole(text)
+    except ValueError:
+        value = 0
     if value < 1:
         raise ValueError(f"expected {AUTO_WORKERS} or a number of at least 1, got {text!r}")
     return value
 
-
-#: ``--workers auto``: the default, one test process per CPU core (see ``Options.test_processes``)
-AUTO_WORKERS = "auto"
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
