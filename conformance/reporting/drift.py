@@ -253,10 +253,14 @@ def _example_text(entry: DriftEntry) -> str:
     return text + f" ({answers} answer{'s' if answers != 1 else ''}, {len(entry.tests)} test(s))"
 
 
-def install(config: pytest.Config, recorder: Recorder, strict: Callable[[], bool]) -> DriftCollector:
+def install(config: pytest.Config, recorder: Recorder, strict: Callable[[], bool]) -> DriftCollector | None:
     """Connect the session's :class:`DriftCollector` (the command's, or a new one under plain pytest)
-    to the session's recorder; its strictness comes from the run's options."""
+    to the session's recorder; its strictness comes from the run's options. ``-p no:`` and
+    :data:`PLUGIN_NAME` leave drift out of a session that no one reads it from (a self-test job that is
+    not strict): walking every answer is not free."""
     found = [p for _, p in config.pluginmanager.list_name_plugin() if isinstance(p, DriftCollector)]
+    if not found and config.pluginmanager.is_blocked(PLUGIN_NAME):
+        return None
     collector = found[0] if found else DriftCollector(terminal=True)
     if not found:
         config.pluginmanager.register(collector, PLUGIN_NAME)

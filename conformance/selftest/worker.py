@@ -21,6 +21,7 @@ import pytest
 from conformance import runner
 from conformance.environments import Options
 from conformance.outcome import area_of
+from conformance.reporting import drift
 from conformance.runner import SUITE_DIR
 from conformance.selftest.jobs import Failure, Job, JobResult
 
@@ -103,6 +104,8 @@ def pytest_argv(job: Job) -> list[str]:
         "no:unraisableexception",  # its garbage collection at the end of every session costs ~0.2 s
         "--notify-local-in-process",  # a worker is already a process of its own, with a core of its own
     ]
+    if not job.strict_contract:  # only a strict job's verdicts read the contract drift of its answers
+        argv += ["-p", f"no:{drift.PLUGIN_NAME}"]
     if job.faults:
         argv.append("--tb=line")  # hundreds of expected failures: their tracebacks would cost seconds
     if job.first_failure_only:

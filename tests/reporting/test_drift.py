@@ -17,9 +17,13 @@ from conformance.checks.drift import ContractDrift, Drift, find_drift
 from conformance.exchange import Exchange
 from conformance.properties.schema import open_answers, property_document
 from conformance.reference.faults import FAULTS
+from conformance.reporting import drift
 from conformance.reporting.drift import DriftCollector
 from conformance.spec import load_spec
+from conformance.transport import Recorder
 from tests.support.cli import run_cli
+
+pytest_plugins = ["pytester"]
 
 BASE = "http://127.0.0.1:8000/comms"
 MESSAGE_ID = "2WL3qFTEFM0qMY8xjRbt1LIKCzM"
@@ -280,3 +284,17 @@ def test_with_strict_contract_each_drift_fails_the_tests_that_saw_it(tmp_path: P
     )
     assert clean.returncode == 0, clean.tail()  # the clean reference has no drift
     assert json.loads((reports / "drift.json").read_text())["count"] == 0
+
+
+@pytest.mark.parametrize("blocked", [False, True])
+def test_blocking_the_drift_plugin_leaves_every_answer_unwalked(
+    pytester: pytest.Pytester, blocked: bool
+) -> None:
+    """What a self-test job that is not strict does (``-p no:notify-conformance-drift``): no drift
+    collector hears the session's answers, so none is walked."""
+    block = ("-p", f"no:{drift.PLUGIN_NAME}") if blocked else ()
+    config = pytester.parseconfigure("-p", "no:notify_conformance", *block)
+    recorder = Recorder()
+    installed = drift.install(config, recorder, strict=lambda: False)
+    listening = [listener for listener in recorder.listeners if isinstance(listener, DriftCollector)]
+    assert (installed is None, listening == []) == (blocked, blocked)

@@ -30,6 +30,7 @@ def test_a_fault_job_runs_the_local_suite_with_its_fault_and_no_reports() -> Non
         ("--notify-max-examples", "3"),
         ("--notify-seed", "7"),
         ("-p", "no:notify_conformance"),
+        ("-p", "no:notify-conformance-drift"),  # only a strict job reads drift
     ]:
         assert pair in itertools.pairwise(argv), pair
     assert {"-q", "--tb=line", "--maxfail=1", "--notify-local-in-process"} <= set(argv)
@@ -41,6 +42,13 @@ def test_a_fault_job_runs_the_local_suite_with_its_fault_and_no_reports() -> Non
 def test_the_clean_job_stops_at_nothing() -> None:
     argv = pytest_argv(Job("clean reference", (), (), 3, 7, "x.log"))
     assert "--notify-fault" not in argv and "--maxfail=1" not in argv and "--tb=line" not in argv
+
+
+def test_a_strict_job_collects_drift() -> None:
+    argv = pytest_argv(
+        Job("drift", ("created-extra-attribute",), ("messages",), 3, 7, "x.log", strict_contract=True)
+    )
+    assert "--notify-strict-contract" in argv and "no:notify-conformance-drift" not in argv
 
 
 @pytest.mark.slow
