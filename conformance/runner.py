@@ -40,7 +40,7 @@ PROG = "notify-conformance"
 
 #: what the suite imports from the pytest plugins' distributions (schemathesis, hypothesis, Allure and
 #: this package), imported before pytest starts (the local reference servers run in a child process)
-SUITE_IMPORTS = (
+_SUITE_IMPORTS = (
     "schemathesis.pytest.plugin",
     "_hypothesis_pytestplugin",
     "allure_pytest.plugin",
@@ -149,7 +149,7 @@ def import_ahead(options: Options) -> None:
     first run, ``PYTHONDONTWRITEBYTECODE``) it does so from source on every run: some 440 modules, most
     of a run's start-up. Modules already imported are left alone; the suite's own test modules are still
     rewritten, so their asserts keep pytest's explanations."""
-    for name in SUITE_IMPORTS + (_LOCAL_IMPORTS if options.env == "local" else ()):
+    for name in _SUITE_IMPORTS + (_LOCAL_IMPORTS if options.env == "local" else ()):
         importlib.import_module(name)
 
 
