@@ -414,7 +414,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     env = state.environment
     cases: dict[tuple[object, ...], list[tuple[pytest.Item, str]]] = {}
     for item in items:
-        target = _target_of(item)
+        target = target_of(item)
         if target is None:
             continue
         names = {m.name for m in item.iter_markers()}
@@ -435,7 +435,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = [item for item in items if id(item) not in dropped]
 
 
-def _target_of(item: pytest.Item) -> Target | None:
+def target_of(item: pytest.Item) -> Target | None:
+    """The target a collected test is parametrised with; None for a test of no target (the callbacks
+    area's, which talk to the receiver)."""
     callspec = getattr(item, "callspec", None)
     value = callspec.params.get("target") if callspec is not None else None
     return value if isinstance(value, Target) else None

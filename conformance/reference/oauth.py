@@ -125,6 +125,12 @@ class ClientRegistry:
         #: (API key, jti) -> the ``exp`` of the assertion that used it, in the order they were used
         self._used_jtis: OrderedDict[tuple[str, str], float] = OrderedDict()
 
+    @property
+    def client_count(self) -> int:
+        """How many clients are registered."""
+        with self._lock:
+            return len(self._by_kid)
+
     @classmethod
     def for_config(cls, config: ReferenceConfig) -> ClientRegistry:
         return cls(
@@ -214,6 +220,26 @@ class ClientRegistry:
             return self._by_api_key.get(issued.api_key)
 
 
+class _KeyStock:
+    """The RSA key pairs this process has made, handed out again by position: a registry's n-th client
+    gets the process's n-th key. Making a 2048-bit key costs about 40 ms, and a self-test worker starts
+    new registries (six clients) for every fault it runs. Within one registry each client still has a key
+    of its own; no key outlives the process."""
+
+    def __init__(self) -> None:
+        self._keys: list[rsa.RSAPrivateKey] = []
+        self._lock = threading.Lock()
+
+    def key(self, index: int) -> rsa.RSAPrivateKey:
+        with self._lock:
+            while len(self._keys) <= index:
+                self._keys.append(rsa.generate_private_key(public_exponent=65537, key_size=_KEY_BITS))
+            return self._keys[index]
+
+
+_KEYS = _KeyStock()
+
+
 def _random_api_key() -> str:
     return "".join(secrets.choice(_ALPHANUMERIC) for _ in range(32))
 
@@ -227,9 +253,10 @@ def generate_client(
     app_name: str | None = None,
     limits: Limits | None = None,
 ) -> ClientCredentials:
-    """Make an RSA key pair, write the private key (PEM, mode 0600) into ``directory``, register the
-    public key under a random API key and kid, and return the credentials a client needs."""
-    private_key = rsa.generate_private_key(public_exponent=65537, key_size=_KEY_BITS)
+    """Give the registry's next client an RSA key pair of its own (see :class:`_KeyStock`), write the
+    private key (PEM, mode 0600) into ``directory``, register the public key under a random API key and
+    kid, and return the credentials a client needs. A registry's clients are made one at a time."""
+    private_key = _KEYS.key(registry.client_count)
     api_key = _random_api_key()
     kid = f"ref-{secrets.token_hex(6)}"
     directory.mkdir(parents=True, exist_ok=True)

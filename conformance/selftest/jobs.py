@@ -30,6 +30,9 @@ class Job:
     slow: dict[str, float] = field(default_factory=dict)
     #: run with ``--strict-contract``: for a drift entry of the bank, which only a strict run fails
     strict_contract: bool = False
+    #: the servers (reference modes, or ``receiver``) that carry the job's faults; a test of a target
+    #: of another mode meets no fault, so it is left to the clean run (empty: every test runs)
+    servers: tuple[str, ...] = ()
 
     def to_json(self) -> str:
         return _json_line(asdict(self))
@@ -37,7 +40,8 @@ class Job:
     @classmethod
     def from_json(cls, line: str) -> Job:
         raw = json.loads(line)
-        return cls(**{**raw, "faults": tuple(raw["faults"]), "areas": tuple(raw["areas"])})
+        tuples = {key: tuple(raw[key]) for key in ("faults", "areas", "servers")}
+        return cls(**{**raw, **tuples})
 
 
 @dataclass

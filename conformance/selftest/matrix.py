@@ -103,7 +103,8 @@ def render_markdown(matrix: KillMatrix) -> str:
     """The kill matrix as a Markdown document (reports/ and the checked-in copy)."""
     clean = matrix.clean
     mode = (
-        "full mode: every test runs against every fault"
+        "full mode: every test runs against every fault (a test of a target whose server does not carry "
+        "the fault is the clean run's, and runs there)"
         if matrix.mode == "full"
         else "quick mode: only the tests of each fault's declared areas run"
     )

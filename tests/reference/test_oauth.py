@@ -430,3 +430,14 @@ def test_credentials_file_layout(tmp_path: Path) -> None:
         },
     }
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
+def test_each_client_of_a_registry_has_a_key_of_its_own(tmp_path: Path) -> None:
+    """A registry's clients never share a key; a later registry is handed the process's keys again, by
+    position (a self-test worker starts six clients per fault)."""
+    registry = ClientRegistry()
+    first = [generate_client(registry, tmp_path / "first").private_key_path.read_bytes() for _ in range(3)]
+    assert len(set(first)) == 3 and registry.client_count == 3
+    later = ClientRegistry()
+    again = [generate_client(later, tmp_path / "later").private_key_path.read_bytes() for _ in range(2)]
+    assert again == first[:2]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 from conformance.runner import SUITE_DIR
 from conformance.selftest.bank import every_fault
 from conformance.selftest.jobs import Job
-from conformance.selftest.worker import pytest_argv
+from conformance.selftest.worker import meets_fault, pytest_argv
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "kill-matrix.md"
 
@@ -49,6 +50,41 @@ def test_a_strict_job_collects_drift() -> None:
         Job("drift", ("created-extra-attribute",), ("messages",), 3, 7, "x.log", strict_contract=True)
     )
     assert "--notify-strict-contract" in argv and "no:notify-conformance-drift" not in argv
+
+
+def test_a_fault_meets_the_tests_of_its_servers_only() -> None:
+    assert meets_fault("integration", ("integration",))
+    assert meets_fault("sandbox", ("sandbox", "integration"))
+    assert not meets_fault("sandbox", ("integration",))
+    assert not meets_fault("integration", ("receiver",))
+    assert meets_fault(None, ("sandbox",))  # a test of no target (the callbacks area) always runs
+    assert meets_fault("sandbox", ())  # the clean run: every test
+
+
+def _job_counts(stdout: str) -> dict[str, tuple[int, int]]:
+    """(failed, passed) of each job, from the progress lines."""
+    lines = re.findall(r"\] (.+): (\d+) failed, (\d+) passed", stdout)
+    return {name: (int(failed), int(passed)) for name, failed, passed in lines}
+
+
+@pytest.mark.slow
+def test_a_full_selftest_sends_a_fault_the_tests_of_its_servers(tmp_path: Path) -> None:
+    """An integration-only fault's job runs the integration tests and the callbacks area, not the
+    sandbox's, and still catches the fault; the clean run runs every test."""
+    result = subprocess.run(
+        [sys.executable, "-m", "conformance", "selftest", "--fault", "expired-token-accepted",
+         "--max-examples", "1", "--jobs", "2", "--reports", str(tmp_path)],
+        capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    counts = _job_counts(result.stdout)
+    clean, fault = sum(counts["clean reference"]), sum(counts["expired-token-accepted"])
+    report = json.loads((tmp_path / "kill-matrix.json").read_text())
+    assert clean == report["clean"]["passed"]
+    (verdict,) = report["faults"]
+    assert verdict["caught"] and all("[integration" in nodeid for nodeid in verdict["caught_by"])
+    # about half the suite: every API test of the integration target, the callbacks area, no sandbox test
+    assert clean * 0.3 < fault < clean * 0.6, counts
 
 
 @pytest.mark.slow
