@@ -71,28 +71,27 @@ def selftest(
     if quick:
         clean_areas = tuple(sorted({area for fault in chosen for area in fault.areas}))
 
-    def job(name: str, areas: tuple[str, ...], fault: BankFault | None = None) -> Job:
-        log = str((logs / f"{name.replace(' ', '-')}.log").resolve())
-        if fault is None:
-            return Job(name, (), areas, max_examples, seed, log)
+    def log_for(name: str) -> str:
+        return str((logs / f"{name.replace(' ', '-')}.log").resolve())
+
+    def fault_job(fault: BankFault) -> Job:
         # a drift entry (strict_contract) is caught only by a --strict-contract run; the clean run is not one
         return Job(
-            name,
+            fault.name,
             (fault.name,),
-            areas,
+            fault.areas if quick else (),
             max_examples,
             seed,
-            log,
+            log_for(fault.name),
             first_failure_only=quick,
             strict_contract=fault.strict_contract,
             servers=fault.modes,
         )
 
-    jobs = [job(CLEAN, clean_areas)]  # first: it is the longest
+    jobs = [Job(CLEAN, (), clean_areas, max_examples, seed, log_for(CLEAN))]  # first: it is the longest
     # then the receiver's faults: their runs are short (the callbacks area alone), but one waits out a
     # slow receiver for half a minute, which must not be the last job while the other workers sit idle
-    by_server = sorted(chosen, key=lambda fault: RECEIVER_MODE not in fault.modes)
-    jobs += [job(f.name, f.areas if quick else (), f) for f in by_server]
+    jobs += [fault_job(f) for f in sorted(chosen, key=lambda fault: RECEIVER_MODE not in fault.modes)]
 
     def progress(result: JobResult, done: int, total: int) -> None:
         if result.error:
