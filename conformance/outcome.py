@@ -59,7 +59,8 @@ class RunRecord:
     seed: int | None = None
     #: lines about how the run talked to its targets (requests, pacing, throttling), set at the end
     conduct: tuple[tuple[str, str], ...] = ()
-    #: True while a test runs (Ctrl-C then aborts its request; between tests it only stops the loop)
+    #: True while a test function's body runs: Ctrl-C then aborts what it waits on (a request, a pause);
+    #: anywhere else (fixtures, other plugins' hooks, between tests) it only stops the loop
     in_test: bool = False
     #: set in pytest-xdist's controller, which runs no test itself: how to stop the workers' tests
     stop_workers: Callable[[str], None] | None = None
@@ -77,7 +78,10 @@ class RunRecord:
 
     def on_interrupt(self, signum: int, frame: FrameType | None) -> None:
         """The SIGINT handler of a process that runs tests: Ctrl-C stops the run like any other stop (the
-        test under way not assessed, nothing more sent); a second Ctrl-C is the usual KeyboardInterrupt."""
+        test under way not assessed, nothing more sent); a second Ctrl-C is the usual KeyboardInterrupt.
+
+        It raises only inside a test's body (:meth:`pytest_pyfunc_call`): raised in another plugin's hook
+        (Allure's, say), the error would surface as that plugin's warning instead of this one line."""
         signal.signal(signal.SIGINT, signal.default_int_handler)
         error = Interrupted("interrupted (Ctrl-C)")
         self.stop_run(error)
@@ -102,12 +106,17 @@ class RunRecord:
         more = f" (and {total - count} for other reasons)" if total > count else ""
         return f"run inconclusive: {total} test(s) could not be assessed: {count} × {reason}{more}"
 
-    def pytest_runtest_logstart(self) -> None:
-        # the controller hears of every worker's tests, and runs none
-        self.in_test = self.stop_workers is None
-
-    def pytest_runtest_logfinish(self) -> None:
-        self.in_test = False
+    # trylast: the innermost wrapper, so between here and the yield's return only the test function runs
+    # (pytest-xdist's controller runs no test, so there this never runs)
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_pyfunc_call(self) -> Generator[None, object, object]:
+        if isinstance(self.stop, Interrupted):  # Ctrl-C came during this test's setup: its body is not run
+            raise self.stop
+        self.in_test = True
+        try:
+            return (yield)
+        finally:
+            self.in_test = False
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
