@@ -15,7 +15,7 @@ import httpx
 from conformance.checks import assert_no_violations, check_exchange
 from conformance.environments import Target
 from conformance.exchange import Exchange
-from conformance.transport import JUDGED, NO_RETRY
+from conformance.transport import JUDGED, JUDGED_IF_REPEATED, NO_RETRY
 
 JSONAPI = "application/vnd.api+json"
 _UNSET: Any = object()
@@ -48,6 +48,7 @@ class ApiClient:
         check: bool = True,
         retry: bool = True,
         judge: Collection[int] = (),
+        judge_if_repeated: Collection[int] = (),
     ) -> httpx.Response:
         """Send one request.
 
@@ -63,6 +64,9 @@ class ApiClient:
             judge: statuses this test provokes and judges itself (a sandbox trigger's 429, a 425 for
                 a repeated reference): such an answer is returned at once, while a throttling answer
                 the test did not ask for is still waited out.
+            judge_if_repeated: statuses judged only when they come again after the wait they ask for
+                (a trigger's 429 where the test expects another answer: throttling passes, the trigger
+                answers every time).
         """
         body: bytes | None = None
         if json is not _UNSET:
@@ -85,8 +89,11 @@ class ApiClient:
             request.headers.pop(name, None)
         if not retry:
             request.extensions[NO_RETRY] = True
-        elif judge:
-            request.extensions[JUDGED] = frozenset(judge)
+        else:
+            if judge:
+                request.extensions[JUDGED] = frozenset(judge)
+            if judge_if_repeated:
+                request.extensions[JUDGED_IF_REPEATED] = frozenset(judge_if_repeated)
         auth: Any = httpx.USE_CLIENT_DEFAULT if authenticated else None
         response = self.http.send(request, auth=auth)
         if check:

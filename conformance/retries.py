@@ -115,7 +115,9 @@ class RetryingTransport(httpx.BaseTransport):
 
     A request with the ``no_retry`` extension is sent once; one with the ``judged`` extension (the
     statuses a test provokes and judges itself) gets such an answer back at once, while a throttling
-    answer it did not ask for is still waited out.
+    answer it did not ask for is still waited out. The ``judged_if_repeated`` extension names statuses
+    handed back only when they come again after the wait they asked for: a sandbox trigger's answer
+    comes every time, throttling passes.
     """
 
     def __init__(
@@ -125,12 +127,14 @@ class RetryingTransport(httpx.BaseTransport):
         ledger: RetryLedger,
         no_retry: str,
         judged: str,
+        judged_if_repeated: str,
     ) -> None:
         self._inner = inner
         self._policy = policy
         self._ledger = ledger
         self._no_retry = no_retry
         self._judged = judged
+        self._judged_if_repeated = judged_if_repeated
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if request.extensions.get(self._no_retry):
@@ -143,11 +147,12 @@ class RetryingTransport(httpx.BaseTransport):
         throttled = _to_wait_out(response, judged)
         if throttled is None:
             return response
-        return self._retried(request, judged, throttled)
+        repeated: frozenset[int] = request.extensions.get(self._judged_if_repeated, frozenset())
+        return self._retried(request, judged | repeated, throttled)
 
     def _retried(self, request: httpx.Request, judged: frozenset[int], first: _Throttled) -> httpx.Response:
         """Wait out ``first`` (the first attempt's answer) and the throttling answers after it, within the
-        request's and the run's wait budget."""
+        request's and the run's wait budget; an answer of a status in ``judged`` is handed back."""
         waits: list[Wait] = []
         pending: _Throttled | None = first
         budget = _Budget(self._policy, self._ledger)

@@ -44,6 +44,8 @@ USER_AGENT = "notify-conformance"
 NO_RETRY = "notify_no_retry"
 #: request extension: statuses the test judges itself, returned at once instead of waited out
 JUDGED = "notify_judged"
+#: request extension: statuses the test judges when they come again after their wait (a trigger's answer)
+JUDGED_IF_REPEATED = "notify_judged_if_repeated"
 
 
 class GuardedTransport(httpx.BaseTransport):
@@ -206,7 +208,7 @@ class Conduct:
         network = WatchedTransport(network_transport(), self.health(target), self.traffic)
         paced = PacedTransport(network, self.pacer, self.traffic, self.clock)
         guarded = GuardedTransport(policy, paced)
-        return RetryingTransport(guarded, self.retry, self.retries, NO_RETRY, JUDGED)
+        return RetryingTransport(guarded, self.retry, self.retries, NO_RETRY, JUDGED, JUDGED_IF_REPEATED)
 
 
 @functools.cache

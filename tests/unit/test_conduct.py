@@ -215,3 +215,22 @@ def test_a_test_judging_a_status_gets_it_and_still_waits_out_others(serve: Calla
         request.extensions[JUDGED] = frozenset({422})
         assert http.send(request).status_code == 422  # a throttle it did not provoke is waited out
     assert len(script.times) == 2
+
+
+def test_a_status_judged_if_repeated_is_waited_out_once_then_judged(serve: Callable[[Script], str]) -> None:
+    from conformance.transport import JUDGED_IF_REPEATED
+
+    script = Script([(429, {"Retry-After": "1"}), (406, {})])
+    base = serve(script)
+    with _client(base, Conduct(retry=FAST)) as http:
+        request = http.build_request("GET", base + "/v1/x")
+        request.extensions[JUDGED_IF_REPEATED] = frozenset({429})
+        assert http.send(request).status_code == 406  # throttling, once: waited out
+        assert len(script.times) == 2
+        script.times.clear()
+        script.answers = [(429, {"Retry-After": "1"})]
+        request = http.build_request("GET", base + "/v1/y")
+        request.extensions[JUDGED_IF_REPEATED] = frozenset({429})
+        assert http.send(request).status_code == 429  # again after its wait: the trigger's answer, judged
+    assert len(script.times) == 2
+    assert script.times[1] - script.times[0] >= 1.0
