@@ -1,5 +1,5 @@
 """Locate the data shipped with the suite (the OpenAPI contract, the sandbox fixtures, the behaviour
-document).
+document), and this installation itself for the child processes that must import it.
 
 In a wheel they live under ``conformance/_data``; in a source checkout (editable install, tox, CI)
 they are the top-level ``specs/`` and ``fixtures/`` folders.
@@ -7,9 +7,13 @@ they are the top-level ``specs/`` and ``fixtures/`` folders.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
+#: the folder this installation's ``conformance`` package sits in (site-packages, or a checkout's root)
+PACKAGE_ROOT = _PACKAGE_DIR.parent
 
 
 def data_dir(name: str) -> Path:
@@ -31,3 +35,13 @@ def fixtures_dir() -> Path:
 def behaviour_doc() -> Path:
     """``docs/behaviour.md``, which every citation in the suite and the report points into."""
     return data_dir("docs") / "behaviour.md"
+
+
+def child_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` for a child Python that imports this installation of the package, not whatever
+    ``conformance/`` its current folder holds (a checkout's source, say): :data:`PACKAGE_ROOT` first on
+    ``PYTHONPATH``. Start the child with ``-P``, or in a folder of its own, so the current folder is not
+    put before it."""
+    env = dict(environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PACKAGE_ROOT), env.get("PYTHONPATH")) if p)
+    return env

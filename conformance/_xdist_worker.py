@@ -6,9 +6,24 @@ before its pytest starts, for the same reason: pytest rewrites the asserts of ev
 plugin's distribution it imports itself, from source wherever no bytecode is written, and that is most of
 a process's start-up. Then it runs xdist's own worker program, unchanged, in this namespace (which holds
 the channel to the controller).
+
+First it takes the controller's ``sys.path`` (handed over in :data:`SYS_PATH_VARIABLE`), which xdist
+would restore only after these imports. Until then the path starts with the current folder (the worker
+is ``python -c``), so in a checkout's root its ``conformance/`` would shadow the installed package the
+controller collects the suite from, and every module would be collected as a file of another name.
 """
 
+#: the environment variable in which the controller hands its ``sys.path`` (JSON) to its workers
+SYS_PATH_VARIABLE = "_NOTIFY_CONFORMANCE_WORKER_SYS_PATH"
+
 if __name__ == "__channelexec__":
+    import json
+    import os
+    import sys
+
+    if SYS_PATH_VARIABLE in os.environ:
+        sys.path[:] = json.loads(os.environ[SYS_PATH_VARIABLE])
+
     import inspect
 
     import xdist.remote

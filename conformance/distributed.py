@@ -15,8 +15,11 @@ Tests that share something a concurrent test would disturb run in one worker, in
 
 from __future__ import annotations
 
+import json
+import os
 import pickle
 import signal
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -194,6 +197,13 @@ class Controller:
             "seed": state.seed,
             "onboarding": any(isinstance(p, OnboardingEvidence) for p in _plugins(state.config)),
         }
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_setupnodes(self) -> None:
+        # before the workers start: they inherit the variable, and import from where this process does
+        from conformance._xdist_worker import SYS_PATH_VARIABLE
+
+        os.environ[SYS_PATH_VARIABLE] = json.dumps(sys.path)
 
     @pytest.hookimpl(optionalhook=True, tryfirst=True)
     def pytest_xdist_getremotemodule(self) -> ModuleType:

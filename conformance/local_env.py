@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import secrets
 import selectors
 import shutil
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from conformance import redaction
+from conformance._resources import child_environment
 from conformance.environments import (
     CallbackReceiver,
     ClientLimits,
@@ -72,11 +74,7 @@ CHILD_STOP_TIMEOUT_S = 5.0
 #: the child's program: :mod:`conformance.local_servers`, named (not imported: it imports this module),
 #: found on the child's own path or, last, in the folder this copy of the package was imported from
 #: (appended, never put first: a folder such as site-packages must not shadow the standard library)
-_CHILD_PROGRAM = (
-    "import sys; sys.path.append(sys.argv.pop(1)); "
-    "from conformance.local_servers import main; raise SystemExit(main())"
-)
-_PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+_CHILD_PROGRAM = "from conformance.local_servers import main; raise SystemExit(main())"
 
 
 def _credentials(generated: ClientCredentials) -> Credentials:
@@ -263,7 +261,8 @@ def servers_in_child(options: Options, keys: Path) -> Iterator[Environment]:
     GIL. The options go over its stdin, the environment (secrets included) comes back over its stdout;
     closing its stdin stops it."""
     process = subprocess.Popen(
-        [sys.executable, "-c", _CHILD_PROGRAM, str(_PACKAGE_ROOT)],
+        [sys.executable, "-P", "-c", _CHILD_PROGRAM],  # -P: this installation, not the current folder's
+        env=child_environment(os.environ),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from conformance import environments
+from conformance._resources import child_environment
 from conformance.environments import Options
 from conformance.errors import ConformanceError, ExitCode, UsageError
 
@@ -114,6 +116,7 @@ def rehearse(options: Options, argv: list[str]) -> Plan:
         out = Path(scratch) / "traffic.json"
         child = [
             sys.executable,
+            "-P",  # with child_environment: this installation, not the current folder's conformance/
             "-m",
             "pytest",
             *argv,  # the plugin among them (-p conformance.plugin)
@@ -128,7 +131,12 @@ def rehearse(options: Options, argv: list[str]) -> Plan:
         ]
         try:
             done = subprocess.run(
-                child, capture_output=True, text=True, timeout=_REHEARSAL_TIMEOUT_S, check=False
+                child,
+                capture_output=True,
+                text=True,
+                timeout=_REHEARSAL_TIMEOUT_S,
+                check=False,
+                env=child_environment(os.environ),
             )
         except subprocess.TimeoutExpired:
             raise ConformanceError("the plan's rehearsal took too long") from None

@@ -21,22 +21,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from conformance._resources import child_environment
 from conformance.selftest.jobs import Job, JobResult
 
 #: ``on_result(result, done, total)``: called as each job finishes, one call at a time
 Progress = Callable[[JobResult, int, int], None]
 
 _WORKER_MODULE = "conformance.selftest.worker"
-#: the folder holding the ``conformance`` package, so that a worker imports this very copy of it
-_PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
 
 class _Worker:
     """One worker process and the pipes to it."""
 
     def __init__(self, scratch: Path, stderr_log: Path) -> None:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_PACKAGE_ROOT), env.get("PYTHONPATH")) if p)
+        env = child_environment(os.environ)
         scratch.mkdir(parents=True, exist_ok=True)
         self._stderr = stderr_log.open("a", encoding="utf-8")
         self.process = subprocess.Popen(

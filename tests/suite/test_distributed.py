@@ -8,15 +8,17 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.cli import Outcome, interrupt, run_cli, start_cli
+from tests.support.cli import Outcome, child_env, interrupt, run_cli, start_cli
 from tests.support.runs import assert_no_traceback, assert_one_line, readiness
 
 #: a fault that fails tests in several areas and one that is drift; a selection with an area of each kind
@@ -174,3 +176,25 @@ def test_a_bad_worker_count_is_one_line(tmp_path: Path) -> None:
     outcome = run_cli("run", "--workers", "0", "--reports", str(tmp_path))
     assert outcome.returncode == 2, outcome.tail()
     assert "--workers" in assert_one_line(outcome)
+
+
+@pytest.mark.slow
+def test_a_shared_run_in_a_checkouts_root_collects_the_installed_suite(tmp_path: Path) -> None:
+    """The README's quick start runs the command in a checkout's root, where ``conformance/`` is the
+    source, not the package the command collects from: the workers import what the command imports, so
+    no module is collected under another file's name."""
+    import conformance
+
+    shutil.copytree(Path(conformance.__file__).parent, tmp_path / "conformance")  # a checkout's source
+    command = [str(Path(sys.executable).parent / "notify-conformance"), "run", "--workers", "2"]
+    done = subprocess.run(
+        [*command, "--reports", str(tmp_path / "reports"), "-k", "test_negotiation"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=child_env(),
+        cwd=tmp_path,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-3000:]
+    assert "import file mismatch" not in output and " error" not in output, output[-3000:]
