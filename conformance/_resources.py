@@ -8,6 +8,7 @@ they are the top-level ``specs/`` and ``fixtures/`` folders.
 from __future__ import annotations
 
 import os
+import site
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -39,9 +40,18 @@ def behaviour_doc() -> Path:
 
 def child_environment(environ: Mapping[str, str]) -> dict[str, str]:
     """``environ`` for a child Python that imports this installation of the package, not whatever
-    ``conformance/`` its current folder holds (a checkout's source, say): :data:`PACKAGE_ROOT` first on
-    ``PYTHONPATH``. Start the child with ``-P``, or in a folder of its own, so the current folder is not
-    put before it."""
+    ``conformance/`` its current folder holds (a checkout's source, say). Start the child with ``-P``, or
+    in a folder of its own, so the current folder is not put first on its path.
+
+    A child finds a site-packages installation (an editable one too) by itself; any other
+    :data:`PACKAGE_ROOT` (a checkout run without installing) goes first on ``PYTHONPATH``. A
+    site-packages folder never does: put before the standard library, it could shadow it."""
     env = dict(environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PACKAGE_ROOT), env.get("PYTHONPATH")) if p)
+    if str(PACKAGE_ROOT) not in _site_folders():
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PACKAGE_ROOT), env.get("PYTHONPATH")) if p)
     return env
+
+
+def _site_folders() -> set[str]:
+    folders = [*site.getsitepackages(), site.getusersitepackages()]
+    return {str(Path(folder).resolve()) for folder in folders}

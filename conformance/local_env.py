@@ -72,8 +72,7 @@ CHILD_START_TIMEOUT_S = 30.0
 CHILD_STOP_TIMEOUT_S = 5.0
 
 #: the child's program: :mod:`conformance.local_servers`, named (not imported: it imports this module),
-#: found on the child's own path or, last, in the folder this copy of the package was imported from
-#: (appended, never put first: a folder such as site-packages must not shadow the standard library)
+#: found where this copy of the package was imported from (``_resources.child_environment``)
 _CHILD_PROGRAM = "from conformance.local_servers import main; raise SystemExit(main())"
 
 
